@@ -1,0 +1,277 @@
+// Package config loads the server's configuration from, in increasing
+// precedence, built-in defaults, an optional YAML file (--config or
+// BULWARK_CONFIG), BULWARK_* environment variables and command-line flags.
+// Every setting is declared once, in the settings table, with its flag, its
+// variable, its YAML key and its default.
+package config
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// DefaultAccountID is the account a new deployment hosts unless told
+// otherwise. It is one of the example account ids AWS documentation uses,
+// so it can never collide with a real AWS account.
+const DefaultAccountID = "111122223333"
+
+// DevAccountID is the account of dev mode, the id the AWS docs and the
+// LocalStack/moto peers use in examples.
+const DevAccountID = "123456789012"
+
+// Server is the configuration of `bulwark server`.
+type Server struct {
+	Listen          string
+	DataDir         string
+	Region          string
+	AccountID       string
+	Store           string // "sqlite:///path", "sqlite::memory:" or "postgres://..."
+	TLSCert         string
+	TLSKey          string
+	InsecureHTTP    bool
+	LogFormat       string // "text" or "json"
+	LogLevel        string // "debug", "info", "warn", "error"
+	MaxBodyBytes    int64
+	ShutdownTimeout time.Duration
+	Dev             bool
+	// RootKey is the keyring root key (base64), from BULWARK_ROOT_KEY only:
+	// a flag would show it in the process list.
+	RootKey string `json:"-"`
+}
+
+type setting struct {
+	name  string // flag name and, with - as _, the YAML key
+	usage string
+	def   string
+	set   func(s *Server, v string) error
+	// envOnly settings have no flag and no YAML key (secrets).
+	envOnly bool
+}
+
+func (st setting) env() string {
+	return "BULWARK_" + strings.ToUpper(strings.ReplaceAll(st.name, "-", "_"))
+}
+func (st setting) yamlKey() string { return strings.ReplaceAll(st.name, "-", "_") }
+
+func str(f func(*Server) *string) func(*Server, string) error {
+	return func(s *Server, v string) error { *f(s) = v; return nil }
+}
+
+func boolean(f func(*Server) *bool) func(*Server, string) error {
+	return func(s *Server, v string) error {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return fmt.Errorf("not a boolean: %q", v)
+		}
+		*f(s) = b
+		return nil
+	}
+}
+
+var settings = []setting{
+	{name: "listen", def: "127.0.0.1:4747", usage: "address to listen on (host:port)", set: str(func(s *Server) *string { return &s.Listen })},
+	{name: "data-dir", def: "./bulwark-data", usage: "directory for the store, the root key and the bootstrap credentials", set: str(func(s *Server) *string { return &s.DataDir })},
+	{name: "region", def: "us-east-1", usage: "the region this server answers for", set: str(func(s *Server) *string { return &s.Region })},
+	{name: "account-id", def: "", usage: "12-digit account id created at bootstrap (default " + DefaultAccountID + ", " + DevAccountID + " in dev mode)", set: str(func(s *Server) *string { return &s.AccountID })},
+	{name: "store", def: "", usage: "store DSN: sqlite:///path/to/file.db, sqlite::memory: or postgres://user@host:port/db?search_path=schema (default sqlite in the data directory)", set: str(func(s *Server) *string { return &s.Store })},
+	{name: "tls-cert", def: "", usage: "TLS certificate file (PEM); serve HTTPS", set: str(func(s *Server) *string { return &s.TLSCert })},
+	{name: "tls-key", def: "", usage: "TLS private key file (PEM)", set: str(func(s *Server) *string { return &s.TLSKey })},
+	{name: "insecure-http", def: "false", usage: "allow plain HTTP on a non-loopback address (credentials and secrets then cross the network unencrypted)", set: boolean(func(s *Server) *bool { return &s.InsecureHTTP })},
+	{name: "log-format", def: "text", usage: "log format: text or json", set: str(func(s *Server) *string { return &s.LogFormat })},
+	{name: "log-level", def: "info", usage: "log level: debug, info, warn or error", set: str(func(s *Server) *string { return &s.LogLevel })},
+	{name: "max-body-bytes", def: "1048576", usage: "largest API request body accepted", set: func(s *Server, v string) error {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 1024 || n > 64<<20 {
+			return fmt.Errorf("must be an integer between 1024 and %d", 64<<20)
+		}
+		s.MaxBodyBytes = n
+		return nil
+	}},
+	{name: "shutdown-timeout", def: "30s", usage: "how long to drain in-flight requests on SIGTERM", set: func(s *Server, v string) error {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 {
+			return fmt.Errorf("not a duration: %q", v)
+		}
+		s.ShutdownTimeout = d
+		return nil
+	}},
+	{name: "dev", def: "false", usage: "developer/CI mode: ephemeral in-memory store, loopback only, well-known root credential test/test", set: boolean(func(s *Server) *bool { return &s.Dev })},
+	{name: "root-key", envOnly: true, set: str(func(s *Server) *string { return &s.RootKey })},
+}
+
+// LoadServer parses args (without the subcommand), reading the environment
+// through getenv. Output for -h goes to out.
+func LoadServer(args []string, getenv func(string) string, out io.Writer) (*Server, error) {
+	fs := flag.NewFlagSet("bulwark server", flag.ContinueOnError)
+	fs.SetOutput(out)
+	configFile := fs.String("config", "", "YAML configuration file (also BULWARK_CONFIG)")
+	flagVals := make(map[string]*string)
+	for _, st := range settings {
+		if st.envOnly {
+			continue
+		}
+		flagVals[st.name] = fs.String(st.name, st.def, st.usage+" ["+st.env()+"]")
+	}
+	// Boolean flags must work without a value (--dev).
+	boolFlags := map[string]bool{"insecure-http": true, "dev": true}
+	if err := fs.Parse(normalizeBoolFlags(args, boolFlags)); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected arguments: %v", fs.Args())
+	}
+	set := make(map[string]bool)
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+
+	s := &Server{}
+	byName := make(map[string]setting, len(settings))
+	for _, st := range settings {
+		byName[st.name] = st
+		if err := st.set(s, st.def); err != nil {
+			return nil, fmt.Errorf("default of %s: %w", st.name, err)
+		}
+	}
+	path := *configFile
+	if path == "" {
+		path = getenv("BULWARK_CONFIG")
+	}
+	if path != "" {
+		if err := applyYAML(s, path, byName); err != nil {
+			return nil, err
+		}
+	}
+	for _, st := range settings {
+		if v := getenv(st.env()); v != "" {
+			if err := st.set(s, v); err != nil {
+				return nil, fmt.Errorf("%s: %w", st.env(), err)
+			}
+		}
+	}
+	for name := range set {
+		if name == "config" {
+			continue
+		}
+		if err := byName[name].set(s, *flagVals[name]); err != nil {
+			return nil, fmt.Errorf("--%s: %w", name, err)
+		}
+	}
+	if err := s.finish(); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// normalizeBoolFlags turns "--dev" into "--dev=true" so boolean settings,
+// which are string flags here to share one code path, need no value.
+func normalizeBoolFlags(args []string, bools map[string]bool) []string {
+	out := make([]string, 0, len(args))
+	for _, a := range args {
+		name := strings.TrimLeft(a, "-")
+		if strings.HasPrefix(a, "-") && !strings.Contains(name, "=") && bools[name] {
+			a = "--" + name + "=true"
+		}
+		out = append(out, a)
+	}
+	return out
+}
+
+func applyYAML(s *Server, path string, byName map[string]setting) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("read config file: %w", err)
+	}
+	var m map[string]string
+	if err := yaml.Unmarshal(b, &m); err != nil {
+		return fmt.Errorf("config file %s: %w", path, err)
+	}
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		st, ok := byName[strings.ReplaceAll(k, "_", "-")]
+		if !ok || st.envOnly || st.yamlKey() != k {
+			return fmt.Errorf("config file %s: unknown setting %q", path, k)
+		}
+		if err := st.set(s, m[k]); err != nil {
+			return fmt.Errorf("config file %s: %s: %w", path, k, err)
+		}
+	}
+	return nil
+}
+
+var accountIDRE = regexp.MustCompile(`^[0-9]{12}$`)
+var regionRE = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]{1,2}$`)
+
+// finish fills derived defaults and checks the whole configuration.
+func (s *Server) finish() error {
+	if s.AccountID == "" {
+		s.AccountID = DefaultAccountID
+		if s.Dev {
+			s.AccountID = DevAccountID
+		}
+	}
+	var errs []error
+	if !accountIDRE.MatchString(s.AccountID) {
+		errs = append(errs, fmt.Errorf("account id %q: must be 12 digits", s.AccountID))
+	}
+	if !regionRE.MatchString(s.Region) {
+		errs = append(errs, fmt.Errorf("region %q: not a region name like us-east-1", s.Region))
+	}
+	switch s.LogFormat {
+	case "text", "json":
+	default:
+		errs = append(errs, fmt.Errorf("log format %q: must be text or json", s.LogFormat))
+	}
+	switch s.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		errs = append(errs, fmt.Errorf("log level %q: must be debug, info, warn or error", s.LogLevel))
+	}
+	if (s.TLSCert == "") != (s.TLSKey == "") {
+		errs = append(errs, errors.New("--tls-cert and --tls-key go together"))
+	}
+	host, _, err := net.SplitHostPort(s.Listen)
+	if err != nil {
+		errs = append(errs, fmt.Errorf("listen address %q: %w", s.Listen, err))
+	} else if !IsLoopback(host) {
+		if s.Dev {
+			errs = append(errs, fmt.Errorf("dev mode listens on loopback only, not %q", s.Listen))
+		} else if s.TLSCert == "" && !s.InsecureHTTP {
+			errs = append(errs, fmt.Errorf("refusing to listen on non-loopback address %q without TLS: give --tls-cert and --tls-key, or --insecure-http to accept plaintext", s.Listen))
+		}
+	}
+	if s.Dev && s.Store != "" && s.Store != "sqlite::memory:" {
+		errs = append(errs, fmt.Errorf("dev mode keeps its state in memory only; drop --store %q", s.Store))
+	}
+	if s.Store == "" {
+		if s.Dev {
+			s.Store = "sqlite::memory:"
+		} else {
+			s.Store = "sqlite://" + strings.TrimSuffix(s.DataDir, "/") + "/bulwark.db"
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// IsLoopback reports whether a listen host is a loopback address or
+// "localhost". An empty host (all interfaces) is not.
+func IsLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
