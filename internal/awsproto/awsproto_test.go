@@ -11,9 +11,9 @@ import (
 func TestDecodeQuery(t *testing.T) {
 	cases := []struct {
 		name, method, url, ctype, body string
-		wantAction, wantVersion       string
-		wantParams                    string
-		wantCode                      string
+		wantAction, wantVersion        string
+		wantParams                     string
+		wantCode                       string
 	}{
 		{name: "post form", method: "POST", url: "/", ctype: "application/x-www-form-urlencoded; charset=utf-8",
 			body: "Action=GetUser&Version=2010-05-08&UserName=bob", wantAction: "GetUser", wantVersion: "2010-05-08", wantParams: "UserName=bob"},
