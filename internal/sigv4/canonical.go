@@ -213,6 +213,10 @@ func headerValues(r *http.Request, name string) []string {
 	if ok {
 		return vs
 	}
+	if name == "content-length" && r.ContentLength >= 0 {
+		// Client side: net/http sends ContentLength, not the header.
+		return nil
+	}
 	// Keys a client set in non-canonical form, or that net/http left alone.
 	for k, v := range r.Header {
 		if strings.EqualFold(k, name) {

@@ -87,7 +87,7 @@ func Sign(r *http.Request, body []byte, accessKeyID string, secret []byte, sessi
 		payloadHash:      payload[:],
 	}
 	if r.Header.Get("X-Amz-Content-Sha256") == unsignedPayload {
-		in.payloadHash = unsignedPayloadBytes
+		in.payloadHash = []byte(unsignedPayload)
 	}
 	key := deriveKey(secret, amzDate[:8], region, service)
 	sig, _ := signature(&key, r, &in, nil)

@@ -84,8 +84,6 @@ var bufPool = sync.Pool{New: func() any {
 	return &b
 }}
 
-var unsignedPayloadBytes = []byte(unsignedPayload)
-
 // Verify checks the signature of r, whose body has already been read into
 // body (nil when empty), against what Parse found in it. The order of the
 // checks and the error each gives are listed in the package documentation.
@@ -144,11 +142,11 @@ func (v *Verifier) Verify(ctx context.Context, p *Parsed, r *http.Request, body 
 
 	// 4. Payload hash.
 	computed := hexSHA256(body)
-	payload := computed[:]
+	payload, n := computed, len(computed)
 	switch h := p.PayloadHash; {
 	case h == "":
 	case h == unsignedPayload:
-		payload = unsignedPayloadBytes
+		n = copy(payload[:], unsignedPayload)
 	case strings.HasPrefix(h, "STREAMING-"):
 		return errIncomplete("Chunked (STREAMING-*) payload signing is not supported by this endpoint.")
 	case h != string(computed[:]):
@@ -173,14 +171,15 @@ func (v *Verifier) Verify(ctx context.Context, p *Parsed, r *http.Request, body 
 		return errMismatch(msgSignatureMismatch)
 	}
 	key := v.keys.signingKey(p.cacheID, secret, p.Date, p.Region, p.Service)
+	path := wirePath(r)
 	in := signingInput{
-		path:             wirePath(r),
+		path:             path,
 		presigned:        p.Presigned,
 		signedHeaders:    p.SignedHeaders,
 		signedHeadersRaw: p.signedHeadersRaw,
 		amzDate:          p.amzDate,
 		scope:            p.scope,
-		payloadHash:      payload,
+		payloadHash:      payload[:n],
 	}
 	bp := bufPool.Get().(*[]byte)
 	got, buf := signature(&key, r, &in, *bp)
@@ -188,7 +187,7 @@ func (v *Verifier) Verify(ctx context.Context, p *Parsed, r *http.Request, body 
 	if !ok {
 		// Clients that normalize the path (botocore, the AWS test suite's
 		// "normalized" cases) sign "/a/b" for "/a/./b//".
-		if np, changed := normalizePath(in.path); changed {
+		if np, changed := normalizePath(path); changed {
 			in.path = np
 			got, buf = signature(&key, r, &in, buf)
 			ok = hmac.Equal(got[:], want[:])
