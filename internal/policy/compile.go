@@ -16,7 +16,10 @@ type Policy struct {
 	canon  []byte
 	stmts  []cstmt
 	groups []svcGroup // statements by the service prefix of their actions
-	anySvc []int32    // statements whose actions may match any service
+	// svcMask has bit hash&63 set for every group, to skip a policy
+	// that cannot match the service without looking at its groups.
+	svcMask uint64
+	anySvc  []int32 // statements whose actions may match any service
 }
 
 // svcGroup lists the statements that can match actions of one service.
@@ -45,7 +48,7 @@ type actPat struct {
 	raw      string
 	svc      string // lower case; empty when svcWild
 	svcWild  bool
-	name     string
+	name     string // lower case
 	nameWild bool
 }
 
@@ -158,7 +161,7 @@ func compileAction(a string) actPat {
 		return actPat{all: true, raw: a}
 	}
 	svc, name, _ := strings.Cut(a, ":")
-	ap := actPat{raw: a, name: name, nameWild: strings.ContainsAny(name, "*?")}
+	ap := actPat{raw: a, name: strings.ToLower(name), nameWild: strings.ContainsAny(name, "*?")}
 	if strings.ContainsAny(svc, "*?") {
 		ap.svcWild = true
 	} else {
@@ -182,6 +185,7 @@ func (p *Policy) index(i int32, st *cstmt) {
 	}
 	for _, a := range st.actions {
 		h := keyHash(a.svc)
+		p.svcMask |= 1 << (h & 63)
 		found := false
 		for g := range p.groups {
 			if p.groups[g].svc == a.svc {

@@ -102,6 +102,7 @@ func parseOperator(name string) (opSpec, bool) {
 type cond struct {
 	spec   opSpec
 	key    string
+	lower  string // key in lower case
 	hash   uint64
 	values []cval
 }
@@ -118,7 +119,7 @@ type cval struct {
 
 func compileCondition(c *Condition, vars bool) cond {
 	spec, _ := parseOperator(c.Operator) // validated by the parser
-	out := cond{spec: spec, key: c.Key, hash: keyHash(c.Key), values: make([]cval, len(c.Values))}
+	out := cond{spec: spec, key: c.Key, lower: strings.ToLower(c.Key), hash: keyHash(c.Key), values: make([]cval, len(c.Values))}
 	for i, v := range c.Values {
 		cv := &out.values[i]
 		cv.str = v
@@ -156,7 +157,7 @@ func compileCondition(c *Condition, vars bool) cond {
 // With a present key, values of one key are ORed (NOR for a negated
 // operator), and the set operators quantify over the request's values.
 func (c *cond) eval(ev *evaluator) bool {
-	start, end, ok := ev.ctx.find(c.key, c.hash)
+	start, end, ok := ev.ctx.findLower(c.lower, c.hash)
 	present := ok && end > start
 	if c.spec.base == opNull {
 		for i := range c.values {
@@ -167,7 +168,7 @@ func (c *cond) eval(ev *evaluator) bool {
 		return false
 	}
 	if !present {
-		ev.missing(c.key)
+		ev.missing(&c.key)
 		switch {
 		case c.spec.ifExists, c.spec.set == setForAll:
 			return true

@@ -166,7 +166,7 @@ func TestEvaluateConformance(t *testing.T) {
 				if c.Deciding != nil {
 					var got []string
 					for _, r := range d.Statements() {
-						got = append(got, r.PolicyType.String()+":"+r.PolicyID+":"+itoa(r.Index))
+						got = append(got, r.PolicyType().String()+":"+r.PolicyID()+":"+itoa(r.Index()))
 					}
 					if !slices.Equal(got, c.Deciding) {
 						t.Errorf("%s\nStatements = %q, want %q", c.Rule, got, c.Deciding)

@@ -137,3 +137,17 @@ func keyHash(s string) uint64 {
 	}
 	return h
 }
+
+// findLower is find for a key already in lower case.
+func (c *Context) findLower(lower string, h uint64) (start, end int32, ok bool) {
+	if c == nil {
+		return 0, 0, false
+	}
+	for i := range c.entries {
+		e := &c.entries[i]
+		if e.hash == h && eqLower(lower, e.key) {
+			return e.start, e.end, true
+		}
+	}
+	return 0, 0, false
+}

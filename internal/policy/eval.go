@@ -92,12 +92,37 @@ func (t PolicyType) String() string {
 	return "identity-based policy"
 }
 
-// StatementRef names one statement of one policy of a Set.
+// StatementRef names one statement of one policy of a Set. It is small so
+// that a Decision stays cheap to return.
 type StatementRef struct {
-	PolicyID   string // Options.ID of the policy
-	PolicyType PolicyType
-	Index      int    // zero-based position in the Statement array
-	Sid        string // may be empty
+	policy *Policy
+	index  int32
+	typ    PolicyType
+}
+
+// Policy is the policy holding the statement.
+func (r StatementRef) Policy() *Policy { return r.policy }
+
+// PolicyID is the policy's Options.ID.
+func (r StatementRef) PolicyID() string {
+	if r.policy == nil {
+		return ""
+	}
+	return r.policy.id
+}
+
+// PolicyType is the role the policy played in the Set.
+func (r StatementRef) PolicyType() PolicyType { return r.typ }
+
+// Index is the zero-based position of the statement in the Statement array.
+func (r StatementRef) Index() int { return int(r.index) }
+
+// Sid is the statement's Sid, possibly empty.
+func (r StatementRef) Sid() string {
+	if r.policy == nil {
+		return ""
+	}
+	return r.policy.stmts[r.index].sid
 }
 
 // PrincipalType classifies the caller.
@@ -169,10 +194,10 @@ type Decision struct {
 	Effect Effect
 	Reason Reason
 
-	stmts    [maxDeciding]StatementRef
 	nStmts   uint8
-	missing  [maxMissing]string
 	nMissing uint8
+	stmts    [maxDeciding]StatementRef
+	missing  [maxMissing]*string // keys owned by the policies
 	// MissingTruncated is set when more keys were missing than Decision
 	// holds (8); use Policy.ConditionKeys for the full list.
 	MissingTruncated bool
@@ -188,8 +213,16 @@ func (d *Decision) Statements() []StatementRef { return d.stmts[:d.nStmts] }
 
 // MissingKeys lists the context keys that conditions or policy variables of
 // matching statements needed but the request did not carry (IAM's
-// MissingContextValues).
-func (d *Decision) MissingKeys() []string { return d.missing[:d.nMissing] }
+// MissingContextValues). It allocates; AppendMissingKeys does not need to.
+func (d *Decision) MissingKeys() []string { return d.AppendMissingKeys(nil) }
+
+// AppendMissingKeys appends the missing keys to dst.
+func (d *Decision) AppendMissingKeys(dst []string) []string {
+	for _, k := range d.missing[:d.nMissing] {
+		dst = append(dst, *k)
+	}
+	return dst
+}
 
 func (d *Decision) addStmt(r StatementRef) {
 	if int(d.nStmts) < maxDeciding {
@@ -216,10 +249,10 @@ type evaluator struct {
 	dec  *Decision
 }
 
-func (ev *evaluator) missing(key string) {
+func (ev *evaluator) missing(key *string) {
 	d := ev.dec
 	for i := 0; i < int(d.nMissing); i++ {
-		if strings.EqualFold(d.missing[i], key) {
+		if strings.EqualFold(*d.missing[i], *key) {
 			return
 		}
 	}
@@ -240,7 +273,7 @@ func (ev *evaluator) variable(t *tok) (string, bool) {
 	}
 	// IAM User Guide, "Policy variables with no value": the element that
 	// uses the variable does not match.
-	ev.missing(t.s)
+	ev.missing(&t.s)
 	return "", false
 }
 
@@ -394,8 +427,7 @@ func EvaluatePolicy(p *Policy, r *Request) Decision {
 }
 
 func ref(p *Policy, t PolicyType, i int32) StatementRef {
-	st := &p.stmts[i]
-	return StatementRef{PolicyID: p.id, PolicyType: t, Index: st.index, Sid: st.sid}
+	return StatementRef{policy: p, index: i, typ: t}
 }
 
 // scan looks at the statements that can match the action: those filed
@@ -403,9 +435,15 @@ func ref(p *Policy, t PolicyType, i int32) StatementRef {
 // it records the explicit deny in the decision.
 func (ev *evaluator) scan(p *Policy, t PolicyType) scanResult {
 	res := scanResult{allow: -1}
+	if p.svcMask&(1<<(ev.hash&63)) == 0 {
+		if len(p.anySvc) > 0 {
+			ev.scanList(p, t, p.anySvc, &res)
+		}
+		return res
+	}
 	for g := range p.groups {
 		grp := &p.groups[g]
-		if grp.hash == ev.hash && len(grp.svc) == len(ev.svc) && strings.EqualFold(grp.svc, ev.svc) {
+		if grp.hash == ev.hash && eqLower(grp.svc, ev.svc) {
 			if ev.scanList(p, t, grp.stmts, &res) {
 				return res
 			}
@@ -486,12 +524,12 @@ func (ev *evaluator) actionMatches(st *cstmt) bool {
 			if arn.GlobFold(a.raw, ev.req.Action) {
 				return true
 			}
-		case len(a.svc) == len(ev.svc) && strings.EqualFold(a.svc, ev.svc):
+		case eqLower(a.svc, ev.svc):
 			if a.nameWild {
 				if arn.GlobFold(a.name, ev.name) {
 					return true
 				}
-			} else if strings.EqualFold(a.name, ev.name) {
+			} else if eqLower(a.name, ev.name) {
 				return true
 			}
 		}

@@ -200,6 +200,11 @@ type arnPat struct {
 	raw    string
 	hasVar bool
 	segs   []vpat // only when hasVar
+	// When the first five components hold no wildcard, head is them with
+	// their colons and tail the resource component: a match is then a
+	// prefix comparison and one glob.
+	head, tail string
+	tailWild   bool
 }
 
 func compileARN(s string, vars bool) arnPat {
@@ -208,6 +213,7 @@ func compileARN(s string, vars bool) arnPat {
 	}
 	p := arnPat{raw: s}
 	if !vars || !strings.Contains(s, "${") {
+		p.splitHead()
 		return p
 	}
 	whole := compilePattern(s, true, true)
@@ -243,6 +249,15 @@ func (p *arnPat) match(v string, ev *evaluator) bool {
 		return true
 	}
 	if !p.hasVar {
+		if p.head != "" {
+			if len(v) < len(p.head) || v[:len(p.head)] != p.head {
+				return false
+			}
+			if !p.tailWild {
+				return v[len(p.head):] == p.tail
+			}
+			return arn.Glob(p.tail, v[len(p.head):])
+		}
 		return arn.Match(p.raw, v)
 	}
 	for i := range p.segs {
@@ -264,4 +279,41 @@ func (p *arnPat) match(v string, ev *evaluator) bool {
 		v = v[vj+1:]
 	}
 	return false
+}
+
+func (p *arnPat) splitHead() {
+	n, i := 0, 0
+	for ; i < len(p.raw) && n < 5; i++ {
+		switch p.raw[i] {
+		case ':':
+			n++
+		case '*', '?':
+			return
+		}
+	}
+	if n == 5 {
+		p.head, p.tail = p.raw[:i], p.raw[i:]
+		p.tailWild = strings.ContainsAny(p.tail, "*?")
+	}
+}
+
+// eqLower reports whether s equals lower, which is already in lower case,
+// ignoring ASCII case in s; non-ASCII input falls back to strings.EqualFold.
+func eqLower(lower, s string) bool {
+	if len(lower) != len(s) {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= utf8.RuneSelf {
+			return strings.EqualFold(lower, s)
+		}
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != lower[i] {
+			return false
+		}
+	}
+	return true
 }
