@@ -35,7 +35,9 @@
 // an Authorization header nor presigned query parameters, and
 // IncompleteSignature (400) when what it has is malformed (missing
 // Credential/SignedHeaders/Signature, no X-Amz-Date or Date, bad date, both
-// mechanisms at once, X-Amz-Expires over 604800, ...).
+// mechanisms at once, X-Amz-Expires over 604800, ...). Parse bounds its
+// work: the Authorization header to 8 KiB, 128 signed headers, 10,000 query
+// parameters, a 64 KiB presigned query string.
 //
 // Cheap checks come before the secret lookup, so stale or malformed requests
 // never reach the store.
@@ -57,8 +59,10 @@
 //
 // # The canonical request
 //
-// Built as "Create a signed AWS API request" (IAM User Guide) specifies and
-// cross-checked against aws-sdk-go-v2's signer and the AWS SigV4 test suite:
+// Built as "Create a signed AWS API request" (IAM User Guide) specifies, and
+// tested against aws-sdk-go-v2's signer (SignHTTP and PresignHTTP), the aws
+// CLI's botocore signer and the AWS SigV4 test suite vectors
+// (testdata/aws-sig-v4-test-suite.json):
 //
 //   - Canonical URI: the path as it travelled on the wire (already
 //     percent-encoded once) URI-encoded again, which is the "encode each

@@ -164,6 +164,11 @@ func TestVerifyErrors(t *testing.T) {
 			editAuth(r, "SignedHeaders=", "SignedHeaders="+strings.Repeat("x;", maxSignedHeaders))
 			return r, b
 		}, code: CodeIncompleteSignature, status: 400, msg: "Too many signed headers"},
+		{name: "too many query parameters", build: func(t testing.TB) (*http.Request, []byte) {
+			r, b := okSTS(t)
+			r.URL.RawQuery = strings.Repeat("a=1&", maxQueryParams)
+			return r, b
+		}, code: CodeIncompleteSignature, status: 400, msg: "more than 10000 parameters"},
 		{name: "empty signed header name", build: func(t testing.TB) (*http.Request, []byte) {
 			r, b := okSTS(t)
 			editAuth(r, "SignedHeaders=", "SignedHeaders=;")

@@ -13,6 +13,9 @@ import (
 const (
 	maxAuthHeaderLen = 8 << 10
 	maxSignedHeaders = 128
+	// maxQueryParams bounds the canonical query sort (net/url's default
+	// limit is the same).
+	maxQueryParams = 10000
 	// MaxPresignExpires is the longest X-Amz-Expires AWS accepts: 7 days.
 	MaxPresignExpires = 7 * 24 * time.Hour
 )
@@ -60,6 +63,9 @@ func Parse(r *http.Request) (*Parsed, error) {
 		return nil, errMissingAuth()
 	}
 	auth := r.Header["Authorization"]
+	if r.URL != nil && strings.Count(r.URL.RawQuery, "&") >= maxQueryParams {
+		return nil, errIncomplete(fmt.Sprintf("The query string has more than %d parameters.", maxQueryParams))
+	}
 	presigned := r.URL != nil && hasPresignParams(r.URL.RawQuery)
 	switch {
 	case len(auth) > 0 && presigned:
