@@ -140,6 +140,14 @@ type QueryInput interface {
 	DecodeQuery(url.Values) error
 }
 
+// ContextProvider is implemented by inputs that supply request-specific
+// condition keys (aws:RequestTag/..., aws:TagKeys, iam:PermissionsBoundary,
+// iam:PolicyARN, ...) to policy evaluation. Keys are as policies spell them;
+// values are all the values of a multi-valued key.
+type ContextProvider interface {
+	RequestContext(c *Call) map[string][]string
+}
+
 // Validator is implemented by inputs with rules beyond their types.
 type Validator interface {
 	Validate() error
@@ -179,6 +187,9 @@ func Define[In any](row Action, resources Resources[In], handle Handler[In]) Act
 			}
 		}
 		op := &Op{Resources: resources(c, in)}
+		if cp, ok := any(in).(ContextProvider); ok {
+			op.Context = cp.RequestContext(c)
+		}
 		op.Run = func(ctx context.Context) (any, error) { return handle(ctx, c, in) }
 		return op, nil
 	}
