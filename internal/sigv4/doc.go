@@ -54,6 +54,9 @@
 // clock-skew correction (aws-sdk-go-v2 aws/retry clockSkewCodes) retries with
 // a corrected clock on SignatureDoesNotMatch and not on RequestExpired.
 // XAmzContentSHA256Mismatch is S3's code for a payload hash mismatch.
+// JSON-protocol services spell some of these differently
+// (UnrecognizedClientException, InvalidSignatureException, ...); Error.JSON
+// gives that spelling.
 // Messages never echo a signature, secret or token; AWS's habit of echoing
 // the whole Authorization header back is deliberately not copied.
 //

@@ -29,6 +29,30 @@ type Error struct {
 
 func (e *Error) Error() string { return e.Code + ": " + e.Message }
 
+// JSON returns the code and status JSON-protocol services (Secrets Manager,
+// KMS, ...) answer the same failure with; Code and Status are the query
+// protocol's (IAM, STS). Observed: Secrets Manager sends
+// UnrecognizedClientException with 400 for an unknown key
+// (spring-attic/spring-cloud-aws#492), JSON services send
+// InvalidSignatureException with 400 for a bad or expired signature
+// (aws/aws-sdk-js#254); the other names follow the same "...Exception"
+// pattern, with the status of the "Common Errors" pages.
+func (e *Error) JSON() (code string, status int) {
+	switch e.Code {
+	case CodeInvalidClientTokenID:
+		return "UnrecognizedClientException", http.StatusBadRequest
+	case CodeSignatureDoesNotMatch:
+		return "InvalidSignatureException", http.StatusBadRequest
+	case CodeIncompleteSignature:
+		return "IncompleteSignatureException", http.StatusBadRequest
+	case CodeMissingAuthenticationToken:
+		return "MissingAuthenticationTokenException", http.StatusForbidden
+	case CodeExpiredToken:
+		return "ExpiredTokenException", http.StatusForbidden
+	}
+	return e.Code, e.Status
+}
+
 // Errors a Credentials implementation returns so that Verify answers with the
 // right AWS error. Any other error is treated as an internal failure.
 var (

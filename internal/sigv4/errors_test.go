@@ -425,3 +425,23 @@ func TestVerifyWithoutParse(t *testing.T) {
 		t.Fatalf("nil Parsed: %v", err)
 	}
 }
+
+func TestJSONProtocolSpelling(t *testing.T) {
+	cases := []struct {
+		err    *Error
+		code   string
+		status int
+	}{
+		{errInvalidClientToken(), "UnrecognizedClientException", 400},
+		{errMismatch(msgSignatureMismatch), "InvalidSignatureException", 400},
+		{errIncomplete("x"), "IncompleteSignatureException", 400},
+		{errMissingAuth(), "MissingAuthenticationTokenException", 403},
+		{errExpiredToken(), "ExpiredTokenException", 403},
+		{errRequestExpired(msgPresignExpired), CodeRequestExpired, 400},
+	}
+	for _, c := range cases {
+		if code, status := c.err.JSON(); code != c.code || status != c.status {
+			t.Errorf("%s: JSON() = %s %d, want %s %d", c.err.Code, code, status, c.code, c.status)
+		}
+	}
+}
