@@ -410,6 +410,15 @@ func TestSignMatchesSDK(t *testing.T) {
 	if err := verifyRequest(newTestVerifier(t, t0.Add(59*time.Minute)), pr, nil); err != nil {
 		t.Fatalf("presigned: %v", err)
 	}
+	// Presigning a presigned URL replaces its authentication parameters.
+	u2, err := Presign(pr, nil, testAKID, []byte(testSecret), "", "us-east-1", "sts", t0, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pr2, _ := http.NewRequest("GET", u2, nil)
+	if err := verifyRequest(newTestVerifier(t, t0), pr2, nil); err != nil {
+		t.Fatalf("re-presigned: %v (%s)", err, u2)
+	}
 	if err := verifyRequest(newTestVerifier(t, t0.Add(61*time.Minute)), pr, nil); codeOf(err) != CodeRequestExpired {
 		t.Fatalf("presigned after expiry: %v", err)
 	}

@@ -112,7 +112,22 @@ func Presign(r *http.Request, body []byte, accessKeyID string, secret []byte, se
 	scope := amzDate[:8] + "/" + region + "/" + service + "/" + terminator
 
 	u := *r.URL
-	q := []byte(u.RawQuery)
+	// Drop the authentication parameters of an earlier presigning.
+	var q []byte
+	for rest := u.RawQuery; rest != ""; {
+		var pair string
+		pair, rest, _ = strings.Cut(rest, "&")
+		k, _, _ := strings.Cut(pair, "=")
+		switch k {
+		case "X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Date", "X-Amz-Expires", "X-Amz-SignedHeaders",
+			"X-Amz-Signature", "X-Amz-Security-Token":
+			continue
+		}
+		if len(q) > 0 {
+			q = append(q, '&')
+		}
+		q = append(q, pair...)
+	}
 	add := func(k, v string) {
 		if len(q) > 0 {
 			q = append(q, '&')
