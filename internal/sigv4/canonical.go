@@ -165,6 +165,31 @@ func appendCanonicalQuery(dst []byte, rawQuery string, presigned bool) []byte {
 		}
 		params = append(params, queryParam{k, v})
 	}
+	return appendSortedParams(dst, params)
+}
+
+// appendRawSortedQuery appends the query the way botocore canonicalizes a
+// query already in the URL: the raw name=value pairs, not re-encoded, sorted.
+// Verify tries it when the re-encoded form does not match, so a client that
+// sent "a=b+c" or "%7e" and signed exactly that is still accepted; the raw
+// bytes are what the signature covers either way.
+func appendRawSortedQuery(dst []byte, rawQuery string, presigned bool) []byte {
+	if rawQuery == "" {
+		return dst
+	}
+	var arr [16]queryParam
+	params := arr[:0]
+	for pair := range strings.SplitSeq(rawQuery, "&") {
+		k, v, _ := strings.Cut(pair, "=")
+		if presigned && k == "X-Amz-Signature" {
+			continue
+		}
+		params = append(params, queryParam{k, v})
+	}
+	return appendSortedParams(dst, params)
+}
+
+func appendSortedParams(dst []byte, params []queryParam) []byte {
 	slices.SortFunc(params, func(a, b queryParam) int {
 		if c := strings.Compare(a.k, b.k); c != 0 {
 			return c
@@ -302,6 +327,7 @@ func appendCanonicalHeaders(dst []byte, r *http.Request, names []string) []byte 
 type signingInput struct {
 	path             string   // wire path, before the second encoding
 	presigned        bool     // drop X-Amz-Signature from the query
+	rawQuery         bool     // botocore's raw sorted query, not re-encoded
 	signedHeaders    []string // lowercase names
 	signedHeadersRaw string   // the same, ';'-joined as the client sent it
 	amzDate          string   // yyyymmddThhmmssZ
@@ -317,7 +343,11 @@ func appendCanonicalRequest(dst []byte, r *http.Request, in *signingInput) []byt
 	dst = append(dst, '\n')
 	dst = appendEscaped(dst, in.path, true)
 	dst = append(dst, '\n')
-	if r.URL != nil {
+	switch {
+	case r.URL == nil:
+	case in.rawQuery:
+		dst = appendRawSortedQuery(dst, r.URL.RawQuery, in.presigned)
+	default:
 		dst = appendCanonicalQuery(dst, r.URL.RawQuery, in.presigned)
 	}
 	dst = append(dst, '\n')

@@ -75,7 +75,8 @@
 //   - Canonical query: names and values decoded as net/url does (so handlers
 //     see exactly what was signed), re-encoded with RFC 3986 rules (%20,
 //     uppercase hex), sorted by name then value; X-Amz-Signature is left out
-//     for presigned URLs.
+//     for presigned URLs. When that does not match, the raw pairs sorted as
+//     they are (botocore's form for a query already in the URL) are tried.
 //   - Canonical headers: the signed names in the order the client listed
 //     them, values trimmed with runs of spaces collapsed, repeated headers
 //     joined with commas. Host comes from Request.Host, and Content-Length

@@ -185,10 +185,20 @@ func (v *Verifier) Verify(ctx context.Context, p *Parsed, r *http.Request, body 
 	got, buf := signature(&key, r, &in, *bp)
 	ok := hmac.Equal(got[:], want[:])
 	if !ok {
-		// Clients that normalize the path (botocore, the AWS test suite's
-		// "normalized" cases) sign "/a/b" for "/a/./b//".
-		if np, changed := normalizePath(path); changed {
-			in.path = np
+		// Other ways real clients build the canonical request, tried only
+		// after a mismatch: botocore and the AWS test suite's "normalized"
+		// cases sign "/a/b" for "/a/./b//", and botocore signs a query that
+		// is already in the URL as it is, without re-encoding it.
+		np, normalizable := normalizePath(path)
+		rawQuery := r.URL != nil && r.URL.RawQuery != ""
+		for _, alt := range [...]struct{ norm, raw bool }{{true, false}, {false, true}, {true, true}} {
+			if ok || (alt.norm && !normalizable) || (alt.raw && !rawQuery) {
+				continue
+			}
+			in.path, in.rawQuery = path, alt.raw
+			if alt.norm {
+				in.path = np
+			}
 			got, buf = signature(&key, r, &in, buf)
 			ok = hmac.Equal(got[:], want[:])
 		}
