@@ -69,6 +69,7 @@ type evalCase struct {
 	Session      []json.RawMessage `json:"session"`
 	Resource     json.RawMessage   `json:"resource"`
 	ResourceKind string            `json:"resourceKind"` // "resource" (default) or "trust"
+	Required     bool              `json:"requireResourceAllow"`
 	Request      requestCase       `json:"request"`
 	Want         string            `json:"want"`
 	Reason       string            `json:"reason"`
@@ -107,7 +108,7 @@ func mustParse(t testing.TB, raw []byte, o Options) *Policy {
 }
 
 func (c *evalCase) set(t *testing.T) *Set {
-	s := &Set{}
+	s := &Set{RequireResourceAllow: c.Required}
 	for i, raw := range c.Identity {
 		s.Identity = append(s.Identity, mustParse(t, raw, Options{ID: "identity" + itoa(i), SizeLimit: -1}))
 	}

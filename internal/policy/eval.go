@@ -180,6 +180,11 @@ type Set struct {
 	Boundary *Policy
 	Session  []*Policy
 	Resource *Policy
+	// RequireResourceAllow makes the resource-based policy's allow
+	// necessary even within one account, as for KMS key policies. It is
+	// implied when Resource is a trust policy (KindTrust): a role can only
+	// be assumed if its trust policy allows it.
+	RequireResourceAllow bool
 }
 
 const (
@@ -213,7 +218,10 @@ func (d *Decision) Statements() []StatementRef { return d.stmts[:d.nStmts] }
 
 // MissingKeys lists the context keys that conditions or policy variables of
 // matching statements needed but the request did not carry (IAM's
-// MissingContextValues). It allocates; AppendMissingKeys does not need to.
+// MissingContextValues). Conditions of a statement are ANDed and evaluation
+// stops at the first false one, so a key is listed when its absence was
+// observed; Policy.ConditionKeys gives every key a policy reads. It
+// allocates; AppendMissingKeys need not.
 func (d *Decision) MissingKeys() []string { return d.AppendMissingKeys(nil) }
 
 // AppendMissingKeys appends the missing keys to dst.
@@ -241,12 +249,13 @@ const (
 )
 
 type evaluator struct {
-	req  *Request
-	ctx  *Context
-	svc  string
-	name string
-	hash uint64
-	dec  *Decision
+	boundary bool // the Set has a permissions boundary
+	req      *Request
+	ctx      *Context
+	svc      string
+	name     string
+	hash     uint64
+	dec      *Decision
 }
 
 func (ev *evaluator) missing(key *string) {
@@ -288,7 +297,7 @@ type scanResult struct {
 // the package documentation). It allocates nothing.
 func Evaluate(s *Set, r *Request) Decision {
 	var d Decision
-	ev := evaluator{req: r, ctx: r.Context, dec: &d}
+	ev := evaluator{req: r, ctx: r.Context, dec: &d, boundary: s.Boundary != nil}
 	ev.svc, ev.name, _ = strings.Cut(r.Action, ":")
 	ev.hash = keyHash(ev.svc)
 
@@ -384,14 +393,16 @@ func Evaluate(s *Set, r *Request) Decision {
 		d.Reason = ReasonNoSessionAllow
 		return d
 	}
-	if !sameAccount && rKind == pmNone {
-		// Cross-account: the resource side must allow as well.
+	required := s.RequireResourceAllow || (s.Resource != nil && s.Resource.kind == KindTrust)
+	if (!sameAccount || required) && rKind == pmNone {
+		// Cross-account (or a trust or key policy): the resource side
+		// must allow as well.
 		d.Reason = ReasonNoResourceAllow
 		return d
 	}
 	d.Effect = Allow
 	switch {
-	case !sameAccount:
+	case !sameAccount || (required && idOK):
 		d.Reason = ReasonBothAllow
 	case idOK:
 		d.Reason = ReasonIdentityAllow
@@ -407,7 +418,7 @@ func Evaluate(s *Set, r *Request) Decision {
 	if hasSession {
 		d.addStmt(sAllow)
 	}
-	if rKind != pmNone && (!sameAccount || !idOK) {
+	if rKind != pmNone && (!sameAccount || required || !idOK) {
 		d.addStmt(rAllow)
 	}
 	return d
@@ -499,7 +510,11 @@ func (ev *evaluator) applies(st *cstmt) (pmatch, bool) {
 	pm := pmDirect
 	if st.princ != nil {
 		if st.notPrinc {
-			if st.princ.excludes(&ev.req.Principal) {
+			// IAM User Guide, "NotPrincipal": a Deny with NotPrincipal
+			// always denies an IAM principal that has a permissions
+			// boundary, whatever the element lists.
+			bounded := ev.boundary && ev.req.Principal.Type == PrincipalIAM
+			if !bounded && st.princ.excludes(&ev.req.Principal) {
 				return pmNone, false
 			}
 		} else if pm = st.princ.match(&ev.req.Principal); pm == pmNone {

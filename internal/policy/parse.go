@@ -198,7 +198,7 @@ func (v *validator) document(root *jvalue) *Document {
 		case "Statement":
 			stmts = &m.val
 		default:
-			v.fail("Unknown field " + m.key)
+			v.fail("Unknown field " + short(m.key))
 		}
 	}
 	if stmts == nil {
@@ -263,7 +263,7 @@ func (v *validator) statement(j *jvalue) *Statement {
 				continue
 			}
 			if m.val.str != EffectAllow && m.val.str != EffectDeny {
-				v.fail("Invalid effect: " + m.val.str)
+				v.fail("Invalid effect: " + short(m.val.str))
 			}
 			s.Effect = m.val.str
 		case "Action", "NotAction":
@@ -283,10 +283,8 @@ func (v *validator) statement(j *jvalue) *Statement {
 			}
 			list := v.stringList(&m.val, m.key)
 			for _, r := range list {
-				if r != "*" {
-					if _, err := arn.Parse(r); err != nil && !(strings.HasPrefix(r, "arn:") && strings.HasSuffix(r, "*")) {
-						v.fail("Policy has invalid resource " + strconv.Quote(r))
-					}
+				if !validResource(r) {
+					v.fail("Policy has invalid resource " + quoteShort(r))
 				}
 			}
 			if m.key == "Resource" {
@@ -312,7 +310,7 @@ func (v *validator) statement(j *jvalue) *Statement {
 		case "Condition":
 			s.Condition = v.conditions(&m.val)
 		default:
-			v.fail("Unknown field " + m.key)
+			v.fail("Unknown field " + short(m.key))
 		}
 	}
 	if s.Effect == "" {
@@ -399,13 +397,13 @@ func (v *validator) action(a string) {
 	}
 	for _, c := range a[:i] {
 		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '*' || c == '?') {
-			v.fail("Vendor " + a[:i] + " is not valid")
+			v.fail("Vendor " + short(a[:i]) + " is not valid")
 			return
 		}
 	}
 	for _, c := range a[i+1:] {
 		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_' || c == '*' || c == '?') {
-			v.fail("Action " + a + " is not valid")
+			v.fail("Action " + short(a) + " is not valid")
 			return
 		}
 	}
@@ -415,7 +413,7 @@ func (v *validator) principals(j *jvalue) *Principals {
 	p := &Principals{}
 	if j.kind == jString {
 		if j.str != "*" {
-			v.fail("Invalid principal in policy: " + strconv.Quote(j.str))
+			v.fail("Invalid principal in policy: " + quoteShort(j.str))
 		}
 		p.Wildcard = true
 		return p
@@ -435,7 +433,7 @@ func (v *validator) principals(j *jvalue) *Principals {
 					!(a.Service == "iam" || a.Service == "sts") || !arn.IsAccountID(a.Account)
 			}
 			if bad {
-				v.fail("Invalid principal in policy: " + strconv.Quote(m.key) + ":" + strconv.Quote(s))
+				v.fail("Invalid principal in policy: " + quoteShort(m.key) + ":" + quoteShort(s))
 			}
 		}
 		switch m.key {
@@ -448,7 +446,7 @@ func (v *validator) principals(j *jvalue) *Principals {
 		case "CanonicalUser":
 			p.CanonicalUser = list
 		default:
-			v.fail("Invalid principal in policy: " + strconv.Quote(m.key))
+			v.fail("Invalid principal in policy: " + quoteShort(m.key))
 		}
 	}
 	return p
@@ -464,7 +462,7 @@ func (v *validator) conditions(j *jvalue) []Condition {
 		op := &j.obj[i]
 		spec, ok := parseOperator(op.key)
 		if !ok {
-			v.fail("Invalid Condition type : " + op.key)
+			v.fail("Invalid Condition type : " + short(op.key))
 			continue
 		}
 		if op.val.kind != jObject || len(op.val.obj) == 0 {
@@ -499,7 +497,7 @@ func (v *validator) conditions(j *jvalue) []Condition {
 			}
 			for _, val := range c.Values {
 				if !spec.validValue(val) {
-					v.fail("Invalid Condition value for " + op.key + ": " + strconv.Quote(val))
+					v.fail("Invalid Condition value for " + op.key + ": " + quoteShort(val))
 				}
 			}
 			out = append(out, c)
@@ -552,3 +550,35 @@ func parseCIDR(s string) (netip.Prefix, bool) {
 	a = a.Unmap()
 	return netip.PrefixFrom(a, a.BitLen()), true
 }
+
+// validResource accepts "*" and ARN patterns: "arn:", then partition,
+// service, region, account and resource components, where a trailing
+// wildcard may stand for the components left out.
+func validResource(r string) bool {
+	if r == "*" {
+		return true
+	}
+	if !strings.HasPrefix(r, "arn:") {
+		return false
+	}
+	parts := strings.SplitN(r, ":", 6)
+	if len(parts) < 6 {
+		return strings.HasSuffix(r, "*") && len(parts) >= 2 && parts[1] != ""
+	}
+	return parts[1] != "" && parts[2] != "" && parts[5] != ""
+}
+
+// short bounds a client-supplied value echoed in an error message.
+func short(s string) string {
+	const max = 128
+	if len(s) <= max {
+		return s
+	}
+	cut := max
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "..."
+}
+
+func quoteShort(s string) string { return strconv.Quote(short(s)) }

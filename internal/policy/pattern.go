@@ -81,6 +81,9 @@ func compilePattern(s string, vars, wild bool) vpat {
 	return p
 }
 
+// maxVariableLen bounds the length of one ${...} policy variable.
+const maxVariableLen = 512
+
 // parseVariable reads "${key}" or "${key, 'default'}" at the start of s
 // (IAM User Guide, "Policy variables" and "Specifying default values":
 // ${*}, ${?} and ${$} stand for the literal characters; a doubled single quote
@@ -88,7 +91,9 @@ func compilePattern(s string, vars, wild bool) vpat {
 func parseVariable(s string) (tok, int, bool) {
 	inQuote := false
 	end := -1
-	for i := 2; i < len(s); i++ {
+	// Bound the scan so that a value full of unterminated "${" stays
+	// linear to compile.
+	for i := 2; i < len(s) && i < maxVariableLen; i++ {
 		switch s[i] {
 		case '\'':
 			inQuote = !inQuote // '' toggles twice, staying inside
