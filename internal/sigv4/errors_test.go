@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/hex"
 	"errors"
+	"fmt"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
@@ -442,6 +444,24 @@ func TestJSONProtocolSpelling(t *testing.T) {
 	for _, c := range cases {
 		if code, status := c.err.JSON(); code != c.code || status != c.status {
 			t.Errorf("%s: JSON() = %s %d, want %s %d", c.err.Code, code, status, c.code, c.status)
+		}
+	}
+}
+
+func TestParsedNeverPrintsSecrets(t *testing.T) {
+	r, _ := signed(t, tempAKID, tempSecret, testToken, "us-east-1", "sts", t0)
+	p, err := Parse(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logged strings.Builder
+	slog.New(slog.NewJSONHandler(&logged, nil)).Info("request", "parsed", p)
+	for _, out := range []string{fmt.Sprint(p), fmt.Sprintf("%v %+v %s %#v", p, p, p, p), logged.String()} {
+		if strings.Contains(out, p.Signature) || strings.Contains(out, testToken) {
+			t.Errorf("output leaks the signature or token: %s", out)
+		}
+		if !strings.Contains(out, tempAKID) {
+			t.Errorf("output lacks the access key id: %s", out)
 		}
 	}
 }

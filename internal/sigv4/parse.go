@@ -2,6 +2,7 @@ package sigv4
 
 import (
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -51,6 +52,27 @@ type Parsed struct {
 	timeHeader       string // "x-amz-date" or "date"; "" for presigned
 	tokenInHeader    bool
 	hasExpires       bool
+}
+
+// String describes p for logs without the signature or the session token.
+func (p *Parsed) String() string {
+	return fmt.Sprintf("sigv4 %s/%s/%s/%s presigned=%t token=%t", p.AccessKeyID, p.Date, p.Region, p.Service,
+		p.Presigned, p.SessionToken != "")
+}
+
+// GoString keeps %#v from printing the signature and token too.
+func (p *Parsed) GoString() string { return p.String() }
+
+// LogValue makes slog log p without the signature or the session token.
+func (p *Parsed) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.String("accessKeyId", p.AccessKeyID),
+		slog.String("date", p.Date),
+		slog.String("region", p.Region),
+		slog.String("service", p.Service),
+		slog.Bool("presigned", p.Presigned),
+		slog.Bool("sessionToken", p.SessionToken != ""),
+	)
 }
 
 // Parse reads the Authorization header (AWS4-HMAC-SHA256 Credential=...,
