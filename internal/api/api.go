@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/bulwark-security/bulwark/internal/awsproto"
+	"github.com/bulwark-security/bulwark/internal/policy"
 )
 
 // Protocol is the wire protocol a service speaks.
@@ -82,6 +83,14 @@ type Action struct {
 	// to perform this operation", STS API reference). They are still
 	// authenticated and audited.
 	AlwaysAllowed bool
+	// ResourcePolicy, if set, loads the resource-based policy of the
+	// action's (single) resource, evaluated together with the caller's
+	// identity policies: a role's trust policy for sts:AssumeRole, a
+	// secret's resource policy, a KMS key policy. A nil policy means none.
+	ResourcePolicy func(ctx context.Context, c *Call, resource string) (*policy.Policy, error)
+	// RequireResourceAllow makes the resource policy's allow necessary even
+	// within one account (role trust policies, KMS key policies).
+	RequireResourceAllow bool
 
 	bind func(c *Call) (*Op, error)
 }
@@ -110,8 +119,35 @@ type Principal struct {
 	UserID      string
 	UserName    string
 	AccessKeyID string
-	// Temporary is true for STS session credentials.
+	// Temporary is true for STS session credentials; the fields below
+	// describe the session and are zero for long-term keys.
 	Temporary bool
+	// RoleName/RoleARN name the assumed role; for GetSessionToken sessions
+	// they are empty and ARN is the IAM user's (or root's) own.
+	RoleName string
+	RoleARN  string
+	// SessionName is the role session name.
+	SessionName string
+	IssuedAt    time.Time
+	Expiration  time.Time
+	// SessionPolicy (JSON) and SessionPolicyARNs are the session policies
+	// passed to AssumeRole; they intersect with the role's permissions.
+	SessionPolicy     string
+	SessionPolicyARNs []string
+	// Tags are the session tags (aws:PrincipalTag for a session).
+	Tags              []Tag
+	TransitiveTagKeys []string
+	SourceIdentity    string
+	MFAPresent        bool
+	// Chained is true when the session was made by a role session assuming
+	// another role (role chaining: at most one hour).
+	Chained bool
+}
+
+// Tag is a key/value tag.
+type Tag struct {
+	Key   string `json:"Key"`
+	Value string `json:"Value"`
 }
 
 // IsRoot reports whether the caller is the account's root principal.

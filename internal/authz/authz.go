@@ -10,6 +10,7 @@ import (
 
 	"github.com/bulwark-security/bulwark/internal/api"
 	"github.com/bulwark-security/bulwark/internal/awsproto"
+	"github.com/bulwark-security/bulwark/internal/policy"
 )
 
 // Request is one authorisation question.
@@ -19,6 +20,12 @@ type Request struct {
 	Resources []string
 	// Context holds the action's request-specific condition keys.
 	Context map[string][]string
+	// ResourcePolicy is the resource's resource-based policy (a role's trust
+	// policy for sts:AssumeRole), or nil.
+	ResourcePolicy *policy.Policy
+	// RequireResourceAllow: the resource policy must allow even within the
+	// account (KMS key policies, role trust policies).
+	RequireResourceAllow bool
 }
 
 // Reason says why a request was denied, in the words AWS's AccessDenied
@@ -36,6 +43,8 @@ const (
 	NoBoundaryAllow
 	// NoSessionPolicyAllow: the session policy does not allow the action.
 	NoSessionPolicyAllow
+	// NoResourceAllow: the resource-based policy does not allow the action.
+	NoResourceAllow
 )
 
 // Decision is the outcome for one request.
@@ -44,6 +53,9 @@ type Decision struct {
 	// Resource is the resource the denial concerns (the first denied one).
 	Resource string
 	Reason   Reason
+	// Policy is the policy engine's decision, when policies were evaluated
+	// (for simulation and explanations); nil otherwise.
+	Policy *policy.Decision
 }
 
 // Authorizer decides requests. Implementations fail closed: an error means
@@ -88,6 +100,8 @@ func Denied(c *api.Call, d Decision) *awsproto.Error {
 		why = "because no permissions boundary allows the " + act + " action"
 	case NoSessionPolicyAllow:
 		why = "because no session policy allows the " + act + " action"
+	case NoResourceAllow:
+		why = "because no resource-based policy allows the " + act + " action"
 	default:
 		why = "because no identity-based policy allows the " + act + " action"
 	}

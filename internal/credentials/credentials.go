@@ -8,12 +8,15 @@ package credentials
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/bulwark-security/bulwark/internal/api"
+	"github.com/bulwark-security/bulwark/internal/session"
 	"github.com/bulwark-security/bulwark/internal/sigv4"
 	"github.com/bulwark-security/bulwark/internal/store"
 )
@@ -61,6 +64,8 @@ type entry struct {
 	principal api.Principal
 	err       error // sigv4.ErrUnknownKey for unknown or inactive keys
 	expires   time.Time
+	// sessionEnd is the expiry of a temporary credential (zero otherwise).
+	sessionEnd time.Time
 }
 
 // NewResolver returns a Resolver.
@@ -110,13 +115,29 @@ func (r *Resolver) lookup(ctx context.Context, akid, token string) (*entry, erro
 	if akid == "" || len(akid) > 128 || (akid == WellKnownAccessKeyID && !r.cfg.AllowWellKnown) {
 		return nil, sigv4.ErrUnknownKey
 	}
+	temporary := token != ""
+	if temporary && !strings.HasPrefix(akid, "ASIA") {
+		// A session token is only valid with the temporary key it was
+		// issued with; long-term keys never carry one.
+		return nil, sigv4.ErrInvalidToken
+	}
+	if !temporary && strings.HasPrefix(akid, "ASIA") {
+		return nil, sigv4.ErrUnknownKey
+	}
+	cacheKey := akid
+	if temporary {
+		h := sha256.Sum256([]byte(token))
+		cacheKey = akid + "\x00" + string(h[:])
+	}
 	now := r.cfg.Now()
 	r.mu.RLock()
-	e, ok := r.cache[akid]
+	e, ok := r.cache[cacheKey]
 	r.mu.RUnlock()
 	if !ok || now.After(e.expires) {
 		var err error
-		if e, err = r.load(ctx, akid); err != nil {
+		if temporary {
+			e = r.openSession(akid, token)
+		} else if e, err = r.load(ctx, akid); err != nil {
 			return nil, err
 		}
 		e.expires = now.Add(r.cfg.TTL)
@@ -127,18 +148,29 @@ func (r *Resolver) lookup(ctx context.Context, akid, token string) (*entry, erro
 				break
 			}
 		}
-		r.cache[akid] = e
+		r.cache[cacheKey] = e
 		r.mu.Unlock()
 	}
 	if e.err != nil {
 		return nil, e.err
 	}
-	if token != "" {
-		// A session token is only valid with the temporary key it was
-		// issued with; long-term keys never carry one.
-		return nil, sigv4.ErrInvalidToken
+	if temporary && !now.Before(e.sessionEnd) {
+		return nil, sigv4.ErrExpiredToken
 	}
 	return e, nil
+}
+
+// openSession opens an STS session token (no database read: the token is
+// the sealed session).
+func (r *Resolver) openSession(akid, token string) *entry {
+	s, err := session.Open(r.cfg.Keys, akid, token)
+	if err != nil {
+		return &entry{err: sigv4.ErrInvalidToken}
+	}
+	p := s.Principal
+	p.AccessKeyID = akid
+	p.Temporary = true
+	return &entry{secret: s.Secret, principal: p, sessionEnd: p.Expiration}
 }
 
 func (r *Resolver) load(ctx context.Context, akid string) (*entry, error) {

@@ -174,7 +174,14 @@ func (s *Server) process(r *http.Request, c *api.Call, claimedKey *string) ([]by
 	if err != nil {
 		return nil, err
 	}
-	dec, err := s.cfg.Authorizer.Authorize(ctx, &authz.Request{Call: c, Action: c.Action, Resources: op.Resources, Context: op.Context})
+	areq := &authz.Request{Call: c, Action: c.Action, Resources: op.Resources, Context: op.Context,
+		RequireResourceAllow: c.Action.RequireResourceAllow}
+	if c.Action.ResourcePolicy != nil && len(op.Resources) == 1 {
+		if areq.ResourcePolicy, err = c.Action.ResourcePolicy(ctx, c, op.Resources[0]); err != nil {
+			return nil, err
+		}
+	}
+	dec, err := s.cfg.Authorizer.Authorize(ctx, areq)
 	if err != nil {
 		return nil, awsproto.InternalFailure(fmt.Errorf("authorize %s: %w", c.Action.IAMAction, err))
 	}
