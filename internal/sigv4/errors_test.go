@@ -79,17 +79,21 @@ func presigned(t testing.TB, expires time.Duration, edit func(q url.Values)) (*h
 
 var errStoreDown = errors.New("store unavailable")
 
-func TestVerifyErrors(t *testing.T) {
+// verifyCase is one named failure mode (or success) of Parse and Verify.
+type verifyCase struct {
+	name   string
+	build  func(t testing.TB) (*http.Request, []byte)
+	cfg    func(*Config)
+	now    time.Time // zero: t0
+	code   string    // "" for success
+	status int
+	msg    string // exact message when it starts with "=", else a substring
+}
+
+// verifyCases is the table of TestVerifyErrors; FuzzVerify starts from it.
+func verifyCases() []verifyCase {
 	sha := func(s string) string { return sha256Hex([]byte(s)) }
-	cases := []struct {
-		name   string
-		build  func(t testing.TB) (*http.Request, []byte)
-		cfg    func(*Config)
-		now    time.Time // zero: t0
-		code   string    // "" for success
-		status int
-		msg    string // exact message when it starts with "=", else a substring
-	}{
+	return []verifyCase{
 		// Parse: missing and malformed authentication.
 		{name: "missing authentication", build: func(t testing.TB) (*http.Request, []byte) { return stsRequest(t) },
 			code: CodeMissingAuthenticationToken, status: 403, msg: "=Request is missing Authentication Token"},
@@ -332,7 +336,10 @@ func TestVerifyErrors(t *testing.T) {
 			return r, b
 		}, code: CodeSignatureDoesNotMatch, status: 403},
 	}
-	for _, c := range cases {
+}
+
+func TestVerifyErrors(t *testing.T) {
+	for _, c := range verifyCases() {
 		t.Run(c.name, func(t *testing.T) {
 			now := c.now
 			if now.IsZero() {
@@ -462,6 +469,44 @@ func TestParsedNeverPrintsSecrets(t *testing.T) {
 		}
 		if !strings.Contains(out, tempAKID) {
 			t.Errorf("output lacks the access key id: %s", out)
+		}
+	}
+}
+
+// TestConcurrentVerify runs many keys, dates and a rotation at once through
+// one Verifier (run with -race).
+func TestConcurrentVerify(t *testing.T) {
+	creds := newMemCreds()
+	for i := range 8 {
+		creds.keys[fmt.Sprintf("AKIDCONCURRENT%06d", i)] = fmt.Sprintf("secret-%d", i)
+	}
+	v, err := NewVerifier(Config{Credentials: creds, Now: func() time.Time { return t0 }, KeyCacheSize: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 16)
+	for g := range 16 {
+		go func() {
+			for i := range 50 {
+				k := (g + i) % 8
+				at := t0.Add(-time.Duration(i%3) * time.Minute)
+				r, body := signed(t, fmt.Sprintf("AKIDCONCURRENT%06d", k), fmt.Sprintf("secret-%d", k), "", "us-east-1", "sts", at)
+				if err := verifyRequest(v, r, body); err != nil {
+					done <- err
+					return
+				}
+				r, body = signed(t, fmt.Sprintf("AKIDCONCURRENT%06d", k), "wrong", "", "us-east-1", "sts", at)
+				if err := verifyRequest(v, r, body); codeOf(err) != CodeSignatureDoesNotMatch {
+					done <- fmt.Errorf("wrong secret: %v", err)
+					return
+				}
+			}
+			done <- nil
+		}()
+	}
+	for range 16 {
+		if err := <-done; err != nil {
+			t.Fatal(err)
 		}
 	}
 }

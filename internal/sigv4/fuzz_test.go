@@ -86,6 +86,11 @@ func FuzzVerify(f *testing.F) {
 	f.Add("GET", "/a%2Fb//./../c?x=1&x=&y", auth, "20260101T000000Z", testToken, "UNSIGNED-PAYLOAD", " a  b ", []byte("{}"))
 	f.Add("PUT", "*", "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20260101/us-east-1/sts/aws4_request, SignedHeaders=host;x-amz-date;x-fuzz;content-length;transfer-encoding, Signature=ab",
 		"20260101T000000Z", "", "STREAMING-UNSIGNED-PAYLOAD-TRAILER", "v", []byte("body"))
+	for _, c := range verifyCases() {
+		r, body := c.build(f)
+		f.Add(r.Method, r.URL.RequestURI(), r.Header.Get("Authorization"), r.Header.Get("X-Amz-Date"),
+			r.Header.Get("X-Amz-Security-Token"), r.Header.Get("X-Amz-Content-Sha256"), "", body)
+	}
 	v := newTestVerifier(f, t0)
 	f.Fuzz(func(t *testing.T, method, target, auth, xAmzDate, token, contentSHA, hdr string, body []byte) {
 		r := &http.Request{Method: method, RequestURI: target, Header: http.Header{}, Host: "sts.bulwark.test", ContentLength: -1}

@@ -40,7 +40,8 @@ type Config struct {
 	KeyCacheSize int
 }
 
-// Verifier checks SigV4 signatures. It is safe for concurrent use.
+// Verifier checks SigV4 signatures. It is safe for concurrent use. Make one
+// with NewVerifier; the zero Verifier is not usable.
 type Verifier struct {
 	creds    Credentials
 	region   string
