@@ -40,6 +40,16 @@ type Statement struct {
 	Resource     []string
 	NotResource  []string
 	Condition    []Condition // sorted by operator, then key
+	// Start and End locate the statement object in the document as it
+	// was parsed (IAM's MatchedStatements report these positions). They
+	// are not part of the canonical JSON.
+	Start, End Position
+}
+
+// Position is a place in a policy document: 1-based line and column, the
+// column counted in characters.
+type Position struct {
+	Line, Column int
 }
 
 // Principals is the value of a Principal or NotPrincipal element.

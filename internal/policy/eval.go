@@ -250,15 +250,23 @@ const (
 
 type evaluator struct {
 	boundary bool // the Set has a permissions boundary
-	req      *Request
-	ctx      *Context
-	svc      string
-	name     string
-	hash     uint64
-	dec      *Decision
+	// full (Simulate only) evaluates every condition instead of stopping
+	// at the first false one, and collects every missing key in sim.
+	full bool
+	sim  *simState
+	req  *Request
+	ctx  *Context
+	svc  string
+	name string
+	hash uint64
+	dec  *Decision
 }
 
 func (ev *evaluator) missing(key *string) {
+	if ev.full {
+		ev.sim.add(*key)
+		return
+	}
 	d := ev.dec
 	for i := 0; i < int(d.nMissing); i++ {
 		if strings.EqualFold(*d.missing[i], *key) {
@@ -308,7 +316,7 @@ func Evaluate(s *Set, r *Request) Decision {
 		if p == nil {
 			continue
 		}
-		res := ev.scan(p, TypeIdentity)
+		res := ev.scan(p, TypeIdentity, !idOK)
 		if res.denied {
 			return d
 		}
@@ -317,7 +325,7 @@ func Evaluate(s *Set, r *Request) Decision {
 		}
 	}
 	if s.Boundary != nil {
-		res := ev.scan(s.Boundary, TypeBoundary)
+		res := ev.scan(s.Boundary, TypeBoundary, true)
 		if res.denied {
 			return d
 		}
@@ -329,7 +337,7 @@ func Evaluate(s *Set, r *Request) Decision {
 		if p == nil {
 			continue
 		}
-		res := ev.scan(p, TypeSession)
+		res := ev.scan(p, TypeSession, !sOK)
 		if res.denied {
 			return d
 		}
@@ -339,7 +347,7 @@ func Evaluate(s *Set, r *Request) Decision {
 	}
 	rKind := pmNone
 	if s.Resource != nil {
-		res := ev.scan(s.Resource, TypeResource)
+		res := ev.scan(s.Resource, TypeResource, true)
 		if res.denied {
 			return d
 		}
@@ -443,9 +451,13 @@ func ref(p *Policy, t PolicyType, i int32) StatementRef {
 
 // scan looks at the statements that can match the action: those filed
 // under its service, then those that match any service. On a matching Deny
-// it records the explicit deny in the decision.
-func (ev *evaluator) scan(p *Policy, t PolicyType) scanResult {
-	res := scanResult{allow: -1}
+// it records the explicit deny in the decision. Allow statements are only
+// tried when needAllow is set (no earlier policy of the same type allowed).
+func (ev *evaluator) scan(p *Policy, t PolicyType, needAllow bool) scanResult {
+	res := scanResult{allow: -1, kind: pmNone}
+	if !needAllow {
+		res.kind = pmDirect // nothing to find but denies
+	}
 	if p.svcMask&(1<<(ev.hash&63)) == 0 {
 		if len(p.anySvc) > 0 {
 			ev.scanList(p, t, p.anySvc, &res)
@@ -521,12 +533,16 @@ func (ev *evaluator) applies(st *cstmt) (pmatch, bool) {
 			return pmNone, false
 		}
 	}
+	ok := true
 	for i := range st.conds {
 		if !st.conds[i].eval(ev) {
-			return pmNone, false
+			if !ev.full {
+				return pmNone, false
+			}
+			ok = false
 		}
 	}
-	return pm, true
+	return pm, ok
 }
 
 func (ev *evaluator) actionMatches(st *cstmt) bool {
@@ -657,4 +673,66 @@ func containsFold(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// Simulation is the detailed account IAM's SimulatePrincipalPolicy and
+// SimulateCustomPolicy return. Computing it allocates; use Evaluate on the
+// request path.
+type Simulation struct {
+	Decision Decision
+	// Matched lists every statement that applies to the request, Allow
+	// and Deny, in Set order (identity, boundary, session, resource).
+	Matched []StatementRef
+	// MissingKeys lists every context key read by the conditions or
+	// policy variables of statements whose action, resource and principal
+	// match, that the request does not carry.
+	MissingKeys []string
+	// BoundaryAllows is false when a permissions boundary is set and none
+	// of its statements allows the request.
+	BoundaryAllows bool
+}
+
+// Simulate decides like Evaluate and also reports every matching statement
+// and every missing context key.
+func Simulate(s *Set, r *Request) Simulation {
+	sim := Simulation{Decision: Evaluate(s, r), BoundaryAllows: s.Boundary == nil}
+	var scratch Decision
+	state := &simState{}
+	ev := evaluator{req: r, ctx: r.Context, dec: &scratch, boundary: s.Boundary != nil, full: true, sim: state}
+	ev.svc, ev.name, _ = strings.Cut(r.Action, ":")
+	walk := func(p *Policy, t PolicyType) {
+		if p == nil {
+			return
+		}
+		for i := range p.stmts {
+			st := &p.stmts[i]
+			if _, ok := ev.applies(st); ok {
+				sim.Matched = append(sim.Matched, ref(p, t, int32(i)))
+				if t == TypeBoundary && !st.deny {
+					sim.BoundaryAllows = true
+				}
+			}
+		}
+	}
+	for _, p := range s.Identity {
+		walk(p, TypeIdentity)
+	}
+	walk(s.Boundary, TypeBoundary)
+	for _, p := range s.Session {
+		walk(p, TypeSession)
+	}
+	walk(s.Resource, TypeResource)
+	sim.MissingKeys = state.missing
+	return sim
+}
+
+type simState struct{ missing []string }
+
+func (s *simState) add(key string) {
+	for _, k := range s.missing {
+		if strings.EqualFold(k, key) {
+			return
+		}
+	}
+	s.missing = append(s.missing, key)
 }

@@ -26,6 +26,9 @@ type jvalue struct {
 	b    bool
 	arr  []jvalue
 	obj  []jmember
+	// start and end are the byte offsets of an object ('{' and one past
+	// '}'), so that statements can be located in the original text.
+	start, end int
 }
 
 type jmember struct {
@@ -92,11 +95,12 @@ func (p *jparser) value(depth int) (jvalue, error) {
 	}
 	switch c := p.data[p.pos]; {
 	case c == '{':
+		v := jvalue{kind: jObject, start: p.pos}
 		p.pos++
-		v := jvalue{kind: jObject}
 		p.space()
 		if p.pos < len(p.data) && p.data[p.pos] == '}' {
 			p.pos++
+			v.end = p.pos
 			return v, nil
 		}
 		for {
@@ -130,6 +134,7 @@ func (p *jparser) value(depth int) (jvalue, error) {
 			}
 			if p.data[p.pos] == '}' {
 				p.pos++
+				v.end = p.pos
 				return v, nil
 			}
 			return jvalue{}, errSyntax

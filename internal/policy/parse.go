@@ -135,7 +135,7 @@ func ParseOptions(doc []byte, o Options) (*Policy, error) {
 		}
 		return nil, syntaxError()
 	}
-	v := validator{kind: o.Kind}
+	v := validator{kind: o.Kind, src: doc}
 	d := v.document(&root)
 	if len(v.problems) > 0 {
 		return nil, &Error{Code: CodeMalformed, Problems: v.problems}
@@ -162,6 +162,9 @@ func nonSpaceChars(b []byte) int {
 }
 
 type validator struct {
+	src      []byte
+	off      int // position() resumes from src[off], which is at pos
+	pos      Position
 	kind     Kind
 	problems []Problem
 	stmt     int
@@ -244,7 +247,7 @@ func (v *validator) statement(j *jvalue) *Statement {
 	if sid, ok := j.get("Sid"); ok && sid.kind == jString {
 		v.sid = sid.str
 	}
-	s := &Statement{}
+	s := &Statement{Start: v.position(j.start), End: v.position(j.end)}
 	for i := range j.obj {
 		m := &j.obj[i]
 		switch m.key {
@@ -582,3 +585,23 @@ func short(s string) string {
 }
 
 func quoteShort(s string) string { return strconv.Quote(short(s)) }
+
+// position converts a byte offset of the source to a line and column.
+// Statements come in order, so it resumes where the previous call stopped
+// and a whole document costs one pass.
+func (v *validator) position(off int) Position {
+	off = min(off, len(v.src))
+	if off < v.off || v.pos.Line == 0 {
+		v.off, v.pos = 0, Position{Line: 1, Column: 1}
+	}
+	for _, r := range string(v.src[v.off:off]) {
+		if r == '\n' {
+			v.pos.Line++
+			v.pos.Column = 1
+		} else {
+			v.pos.Column++
+		}
+	}
+	v.off = off
+	return v.pos
+}

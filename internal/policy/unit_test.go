@@ -262,3 +262,29 @@ func TestDependencies(t *testing.T) {
 		}
 	}
 }
+
+// IAM API Reference, SimulatePrincipalPolicy: MatchedStatements with their
+// positions, MissingContextValues, PermissionsBoundaryDecisionDetail.
+func TestSimulate(t *testing.T) {
+	id := mustParse(t, []byte(`{"Version":"2012-10-17",
+"Statement":[
+  {"Sid":"A","Effect":"Allow","Action":"s3:*","Resource":"*","Condition":{"Bool":{"aws:SecureTransport":"true"},"StringEquals":{"aws:PrincipalTag/team":"red"}}},
+  {"Sid":"B","Effect":"Allow","Action":"s3:Get*","Resource":"*"},
+  {"Sid":"C","Effect":"Deny","Action":"iam:*","Resource":"*"}]}`), Options{ID: "id"})
+	b := mustParse(t, []byte(`{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"ec2:*","Resource":"*"}}`), Options{ID: "b"})
+	req := &Request{Action: "s3:GetObject", Resource: "arn:aws:s3:::x/y", Principal: Principal{ARN: "arn:aws:iam::111122223333:user/u", Account: "111122223333"}, Context: &Context{}}
+	sim := Simulate(&Set{Identity: []*Policy{id}, Boundary: b}, req)
+	if sim.Decision.Effect != ImplicitDeny || sim.Decision.Reason != ReasonNoBoundaryAllow || sim.BoundaryAllows {
+		t.Errorf("decision %v %v, boundary allows %v", sim.Decision.Effect, sim.Decision.Reason, sim.BoundaryAllows)
+	}
+	if len(sim.Matched) != 1 || sim.Matched[0].Sid() != "B" {
+		t.Errorf("Matched = %+v", sim.Matched)
+	}
+	if !slices.Equal(sim.MissingKeys, []string{"aws:SecureTransport", "aws:PrincipalTag/team"}) {
+		t.Errorf("MissingKeys = %q", sim.MissingKeys)
+	}
+	st := id.Statements()[1]
+	if st.Start != (Position{Line: 4, Column: 3}) || st.End != (Position{Line: 4, Column: 65}) {
+		t.Errorf("statement B at %+v-%+v", st.Start, st.End)
+	}
+}
