@@ -52,6 +52,9 @@ type Config struct {
 	Ready func(ctx context.Context) error
 	// Now is the clock; optional.
 	Now func() time.Time
+	// FailureSealer, if set, seals the details of each denial into the
+	// AccessDenied message (sts:DecodeAuthorizationMessage opens it); optional.
+	FailureSealer authz.Sealer
 	// Extra routes (dev mode endpoints); optional.
 	Extra map[string]http.Handler
 }
@@ -186,7 +189,7 @@ func (s *Server) process(r *http.Request, c *api.Call, claimedKey *string) ([]by
 		return nil, awsproto.InternalFailure(fmt.Errorf("authorize %s: %w", c.Action.IAMAction, err))
 	}
 	if !dec.Allowed {
-		return nil, authz.Denied(c, dec)
+		return nil, authz.DeniedWithMessage(s.cfg.FailureSealer, areq, dec)
 	}
 	result, err := op.Run(ctx)
 	if err != nil {
