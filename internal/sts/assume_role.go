@@ -68,7 +68,7 @@ func (in *assumeRoleInput) Validate() error {
 		return awsproto.ValidationError("1 validation error detected: Value null at 'roleSessionName' failed to satisfy constraint: Member must not be null")
 	case !sessionNameRE.MatchString(in.RoleSessionName):
 		return validation(in.RoleSessionName, "roleSessionName", `Member must satisfy regular expression pattern: [\w+=,.@-]*`)
-	case in.ExternalID != "" && !externalIDRE.MatchString(in.ExternalID):
+	case in.ExternalID != "" && (len(in.ExternalID) < 2 || len(in.ExternalID) > 1224 || !externalIDRE.MatchString(in.ExternalID)):
 		return validation(in.ExternalID, "externalId", `Member must satisfy regular expression pattern: [\w+=,.@:\/-]*`)
 	case in.SourceIdentity != "" && !sourceIdentRE.MatchString(in.SourceIdentity):
 		return validation(in.SourceIdentity, "sourceIdentity", `Member must satisfy regular expression pattern: [\w+=,.@-]*`)
