@@ -21,7 +21,7 @@ const (
 
 var (
 	sessionNameRE = regexp.MustCompile(`^[\w+=,.@-]{2,64}$`)
-	externalIDRE  = regexp.MustCompile(`^[\w+=,.@:/-]{2,1224}$`)
+	externalIDRE  = regexp.MustCompile(`^[\w+=,.@:/-]+$`) // length checked apart: RE2 caps repeats at 1000
 	sourceIdentRE = regexp.MustCompile(`^[\w+=,.@-]{2,64}$`)
 	tagKeyRE      = regexp.MustCompile(`^[\p{L}\p{Z}\p{N}_.:/=+\-@]{1,128}$`)
 	tagValueRE    = regexp.MustCompile(`^[\p{L}\p{Z}\p{N}_.:/=+\-@]{0,256}$`)
