@@ -67,6 +67,10 @@ type AccessKey struct {
 // Store is the persistent state of one Bulwark deployment. Implementations are
 // safe for concurrent use by many goroutines and, for PostgreSQL, by many
 // processes sharing one database.
+//
+// Times are stored with microsecond precision (PostgreSQL's) and returned in
+// UTC; a zero time.Time (LastUsedAt before first use) round-trips as zero.
+// Byte slices come back non-nil even when empty.
 type Store interface {
 	// CreateAccount inserts a new account; ErrConflict if the id exists.
 	CreateAccount(ctx context.Context, a Account) error
@@ -75,7 +79,8 @@ type Store interface {
 	// ListAccounts returns every account ordered by id.
 	ListAccounts(ctx context.Context) ([]Account, error)
 
-	// CreateAccessKey inserts a key; ErrConflict if the id exists.
+	// CreateAccessKey inserts a key; ErrConflict if the id exists,
+	// ErrNotFound if its AccountID names no account.
 	CreateAccessKey(ctx context.Context, k AccessKey) error
 	// GetAccessKey returns the key with the id, or ErrNotFound.
 	GetAccessKey(ctx context.Context, accessKeyID string) (AccessKey, error)
