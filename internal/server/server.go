@@ -237,7 +237,9 @@ func (s *Server) route(r *http.Request, c *api.Call, body []byte) (*api.Action, 
 func sigError(err error) error {
 	var se *sigv4.Error
 	if errors.As(err, &se) {
-		return &awsproto.Error{Code: se.Code, Message: se.Message, Status: se.Status, Sender: true}
+		// The sigv4 error stays in the chain: JSON services spell some
+		// codes differently (write picks the spelling).
+		return (&awsproto.Error{Code: se.Code, Message: se.Message, Status: se.Status, Sender: true}).WithCause(se)
 	}
 	switch {
 	case errors.Is(err, sigv4.ErrUnknownKey), errors.Is(err, sigv4.ErrInvalidToken):
@@ -266,6 +268,12 @@ func (s *Server) write(w http.ResponseWriter, r *http.Request, c *api.Call, body
 		s.cfg.Logger.Error("request failed", "requestID", c.RequestID, "err", err)
 	}
 	if jsonProto {
+		var se *sigv4.Error
+		if errors.As(err, &se) {
+			je := *e
+			je.Code, je.Status = se.JSON()
+			e = &je
+		}
 		awsproto.WriteJSONError(w, c.RequestID, e)
 		return
 	}

@@ -127,8 +127,9 @@ func TestJSONProtocol(t *testing.T) {
 		{"wrong type", rootKey, "things.GetThing", `{"ThingId":5}`, 400, "SerializationException"},
 		{"validation", rootKey, "things.GetThing", `{}`, 400, "ValidationException"},
 		{"denied", userKey, "things.GetThing", `{"ThingId":"t1"}`, 400, "AccessDeniedException"},
-		{"unsigned", "", "things.GetThing", `{"ThingId":"t1"}`, 403, "MissingAuthenticationToken"},
-		{"unknown key", "AKIANOBODYNOBODYNOBO", "things.GetThing", `{"ThingId":"t1"}`, 403, "InvalidClientTokenId"},
+		{"unsigned", "", "things.GetThing", `{"ThingId":"t1"}`, 403, "MissingAuthenticationTokenException"},
+		// JSON services spell InvalidClientTokenId as UnrecognizedClientException (400).
+		{"unknown key", "AKIANOBODYNOBODYNOBO", "things.GetThing", `{"ThingId":"t1"}`, 400, "UnrecognizedClientException"},
 		{"internal error hidden", rootKey, "things.GetThing", `{"ThingId":"boom"}`, 500, "InternalFailure"},
 	}
 	for _, tc := range cases {
