@@ -16,8 +16,9 @@ type Policy struct {
 	canon  []byte
 	stmts  []cstmt
 	groups []svcGroup // statements by the service prefix of their actions
-	// svcMask has bit hash&63 set for every group, to skip a policy
-	// that cannot match the service without looking at its groups.
+	// svcMask is a two-bit Bloom filter of the groups' services (see
+	// svcBits), to skip a policy that cannot match the service without
+	// looking at its groups.
 	svcMask uint64
 	anySvc  []int32 // statements whose actions may match any service
 }
@@ -44,12 +45,15 @@ type cstmt struct {
 }
 
 type actPat struct {
-	all      bool
-	raw      string
-	svc      string // lower case; empty when svcWild
-	svcWild  bool
-	name     string // lower case
-	nameWild bool
+	all        bool
+	raw        string
+	svc        string // lower case; empty when svcWild
+	svcWild    bool
+	svcRaw     string // as written, tried before the case-insensitive compare
+	name       string // lower case
+	nameRaw    string
+	nameWild   bool
+	namePrefix bool // name is a literal followed by one trailing '*'
 }
 
 type cprincipals struct {
@@ -161,7 +165,8 @@ func compileAction(a string) actPat {
 		return actPat{all: true, raw: a}
 	}
 	svc, name, _ := strings.Cut(a, ":")
-	ap := actPat{raw: a, name: strings.ToLower(name), nameWild: strings.ContainsAny(name, "*?")}
+	ap := actPat{raw: a, svcRaw: svc, name: strings.ToLower(name), nameRaw: name,
+		nameWild: strings.ContainsAny(name, "*?"), namePrefix: isPrefixPattern(name)}
 	if strings.ContainsAny(svc, "*?") {
 		ap.svcWild = true
 	} else {
@@ -185,7 +190,7 @@ func (p *Policy) index(i int32, st *cstmt) {
 	}
 	for _, a := range st.actions {
 		h := keyHash(a.svc)
-		p.svcMask |= 1 << (h & 63)
+		p.svcMask |= svcBits(h)
 		found := false
 		for g := range p.groups {
 			if p.groups[g].svc == a.svc {
@@ -223,3 +228,6 @@ func compilePrincipals(ps *Principals) *cprincipals {
 	c.canonical = ps.CanonicalUser
 	return c
 }
+
+// svcBits is the Bloom filter entry of a service hash.
+func svcBits(h uint64) uint64 { return 1<<(h&63) | 1<<((h>>6)&63) }

@@ -157,7 +157,7 @@ func compileCondition(c *Condition, vars bool) cond {
 // With a present key, values of one key are ORed (NOR for a negated
 // operator), and the set operators quantify over the request's values.
 func (c *cond) eval(ev *evaluator) bool {
-	start, end, ok := ev.ctx.findLower(c.lower, c.hash)
+	start, end, ok := ev.ctx.findLower(c.key, c.lower, c.hash)
 	present := ok && end > start
 	if c.spec.base == opNull {
 		for i := range c.values {

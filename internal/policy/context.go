@@ -138,14 +138,16 @@ func keyHash(s string) uint64 {
 	return h
 }
 
-// findLower is find for a key already in lower case.
-func (c *Context) findLower(lower string, h uint64) (start, end int32, ok bool) {
+// findLower is find for a key also given in lower case; keys are usually
+// written with the same case in policies and contexts, so an exact
+// comparison is tried first.
+func (c *Context) findLower(key, lower string, h uint64) (start, end int32, ok bool) {
 	if c == nil {
 		return 0, 0, false
 	}
 	for i := range c.entries {
 		e := &c.entries[i]
-		if e.hash == h && eqLower(lower, e.key) {
+		if e.hash == h && (e.key == key || eqLower(lower, e.key)) {
 			return e.start, e.end, true
 		}
 	}

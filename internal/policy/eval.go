@@ -259,6 +259,7 @@ type evaluator struct {
 	svc  string
 	name string
 	hash uint64
+	bits uint64 // svcBits(hash)
 	dec  *Decision
 }
 
@@ -308,6 +309,7 @@ func Evaluate(s *Set, r *Request) Decision {
 	ev := evaluator{req: r, ctx: r.Context, dec: &d, boundary: s.Boundary != nil}
 	ev.svc, ev.name, _ = strings.Cut(r.Action, ":")
 	ev.hash = keyHash(ev.svc)
+	ev.bits = svcBits(ev.hash)
 
 	// 1. Explicit deny in any policy wins; collect the allows on the way.
 	var idAllow, bAllow, sAllow, rAllow StatementRef
@@ -458,7 +460,7 @@ func (ev *evaluator) scan(p *Policy, t PolicyType, needAllow bool) scanResult {
 	if !needAllow {
 		res.kind = pmDirect // nothing to find but denies
 	}
-	if p.svcMask&(1<<(ev.hash&63)) == 0 {
+	if p.svcMask&ev.bits != ev.bits {
 		if len(p.anySvc) > 0 {
 			ev.scanList(p, t, p.anySvc, &res)
 		}
@@ -555,12 +557,18 @@ func (ev *evaluator) actionMatches(st *cstmt) bool {
 			if arn.GlobFold(a.raw, ev.req.Action) {
 				return true
 			}
-		case eqLower(a.svc, ev.svc):
-			if a.nameWild {
+		case a.svcRaw == ev.svc || eqLower(a.svc, ev.svc):
+			switch {
+			case a.namePrefix:
+				n := len(a.name) - 1
+				if len(ev.name) >= n && eqLower(a.name[:n], ev.name[:n]) {
+					return true
+				}
+			case a.nameWild:
 				if arn.GlobFold(a.name, ev.name) {
 					return true
 				}
-			} else if eqLower(a.name, ev.name) {
+			case a.nameRaw == ev.name || eqLower(a.name, ev.name):
 				return true
 			}
 		}

@@ -210,6 +210,7 @@ type arnPat struct {
 	// prefix comparison and one glob.
 	head, tail string
 	tailWild   bool
+	tailPrefix bool // tail is a literal followed by one trailing '*'
 }
 
 func compileARN(s string, vars bool) arnPat {
@@ -258,10 +259,15 @@ func (p *arnPat) match(v string, ev *evaluator) bool {
 			if len(v) < len(p.head) || v[:len(p.head)] != p.head {
 				return false
 			}
-			if !p.tailWild {
-				return v[len(p.head):] == p.tail
+			rest := v[len(p.head):]
+			switch {
+			case !p.tailWild:
+				return rest == p.tail
+			case p.tailPrefix:
+				n := len(p.tail) - 1
+				return len(rest) >= n && rest[:n] == p.tail[:n]
 			}
-			return arn.Glob(p.tail, v[len(p.head):])
+			return arn.Glob(p.tail, rest)
 		}
 		return arn.Match(p.raw, v)
 	}
@@ -299,6 +305,7 @@ func (p *arnPat) splitHead() {
 	if n == 5 {
 		p.head, p.tail = p.raw[:i], p.raw[i:]
 		p.tailWild = strings.ContainsAny(p.tail, "*?")
+		p.tailPrefix = isPrefixPattern(p.tail)
 	}
 }
 
@@ -321,4 +328,10 @@ func eqLower(lower, s string) bool {
 		}
 	}
 	return true
+}
+
+// isPrefixPattern reports whether the only wildcard of s is one trailing
+// '*', so that matching it is a prefix comparison.
+func isPrefixPattern(s string) bool {
+	return strings.HasSuffix(s, "*") && !strings.ContainsAny(s[:len(s)-1], "*?")
 }
