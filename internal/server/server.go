@@ -55,6 +55,10 @@ type Config struct {
 	// FailureSealer, if set, seals the details of each denial into the
 	// AccessDenied message (sts:DecodeAuthorizationMessage opens it); optional.
 	FailureSealer authz.Sealer
+	// AfterWrite, if set, runs after every successful action that is not
+	// read-only: the authorizer's policy cache uses it to see this server's
+	// own IAM changes on the very next request; optional.
+	AfterWrite func(c *api.Call)
 	// Extra routes (dev mode endpoints); optional.
 	Extra map[string]http.Handler
 }
@@ -194,6 +198,9 @@ func (s *Server) process(r *http.Request, c *api.Call, claimedKey *string) ([]by
 	result, err := op.Run(ctx)
 	if err != nil {
 		return nil, err
+	}
+	if s.cfg.AfterWrite != nil && !c.Action.Access.ReadOnly() {
+		s.cfg.AfterWrite(c)
 	}
 	if svc.Protocol == api.JSON {
 		return awsproto.EncodeJSON(result)
