@@ -148,7 +148,10 @@ func glob(p, s string, fold bool) bool {
 					} else {
 						pr, pn := utf8.DecodeRuneInString(p[pi:])
 						sr, sn := utf8.DecodeRuneInString(s[si:])
-						if pr == sr || (fold && strings.EqualFold(p[pi:pi+pn], s[si:si+sn])) {
+						// Compare bytes, so that distinct invalid bytes (both
+						// decoding to RuneError) do not match each other.
+						same := p[pi:pi+pn] == s[si:si+sn]
+						if same || (fold && pr != utf8.RuneError && sr != utf8.RuneError && strings.EqualFold(p[pi:pi+pn], s[si:si+sn])) {
 							pi += pn
 							si += sn
 							continue

@@ -87,6 +87,8 @@ func TestGlob(t *testing.T) {
 		{"é*", "éa", true, true},
 		{"**", "abc", true, true},
 		{"a?c", "ac", false, false},
+		{"\x99", "\xff", false, false}, // distinct invalid bytes
+		{"\xff", "\xff", true, true},
 	}
 	for _, tt := range tests {
 		if got := Glob(tt.p, tt.s); got != tt.want {

@@ -260,7 +260,10 @@ type evaluator struct {
 	name string
 	hash uint64
 	bits uint64 // svcBits(hash)
-	dec  *Decision
+	// colon is false for a malformed action without a service prefix,
+	// which only "*" (or a wildcard service pattern) can match.
+	colon bool
+	dec   *Decision
 }
 
 func (ev *evaluator) missing(key *string) {
@@ -307,7 +310,7 @@ type scanResult struct {
 func Evaluate(s *Set, r *Request) Decision {
 	var d Decision
 	ev := evaluator{req: r, ctx: r.Context, dec: &d, boundary: s.Boundary != nil}
-	ev.svc, ev.name, _ = strings.Cut(r.Action, ":")
+	ev.svc, ev.name, ev.colon = strings.Cut(r.Action, ":")
 	ev.hash = keyHash(ev.svc)
 	ev.bits = svcBits(ev.hash)
 
@@ -557,7 +560,7 @@ func (ev *evaluator) actionMatches(st *cstmt) bool {
 			if arn.GlobFold(a.raw, ev.req.Action) {
 				return true
 			}
-		case a.svcRaw == ev.svc || eqLower(a.svc, ev.svc):
+		case ev.colon && (a.svcRaw == ev.svc || eqLower(a.svc, ev.svc)):
 			switch {
 			case a.namePrefix:
 				n := len(a.name) - 1
@@ -707,7 +710,7 @@ func Simulate(s *Set, r *Request) Simulation {
 	var scratch Decision
 	state := &simState{}
 	ev := evaluator{req: r, ctx: r.Context, dec: &scratch, boundary: s.Boundary != nil, full: true, sim: state}
-	ev.svc, ev.name, _ = strings.Cut(r.Action, ":")
+	ev.svc, ev.name, ev.colon = strings.Cut(r.Action, ":")
 	walk := func(p *Policy, t PolicyType) {
 		if p == nil {
 			return

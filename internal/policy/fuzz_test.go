@@ -5,7 +5,10 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+
+	"github.com/bulwark-security/bulwark/internal/arn"
 )
 
 // seedPolicies adds every policy of the conformance files to a corpus.
@@ -127,4 +130,41 @@ func FuzzEvaluate(f *testing.F) {
 			t.Fatalf("an explicit deny was lost when a resource policy was added")
 		}
 	})
+}
+
+// FuzzMatchers checks the compiled fast paths against the reference
+// matchers of package arn: resource patterns against arn.Match, action
+// patterns against arn.GlobFold, and variable-free string patterns against
+// arn.Glob.
+func FuzzMatchers(f *testing.F) {
+	f.Add("arn:aws:s3:::bucket/*", "arn:aws:s3:::bucket/a:b", "s3:Get*", "s3:getObject")
+	f.Add("arn:aws:iam::*:role/x", "arn:aws:iam::1:role/x", "*", "iam:PassRole")
+	f.Add("arn:aws:s3:::b/?*", "arn:aws:s3:::b/", "S*:?et*", "s3:GetObject")
+	f.Fuzz(func(t *testing.T, rpat, res, apat, action string) {
+		ev := &evaluator{dec: &Decision{}, req: &Request{Action: action}}
+		ev.svc, ev.name, ev.colon = strings.Cut(action, ":")
+		rp := compileARN(rpat, false)
+		if got, want := rp.match(res, ev), arn.Match(rpat, res); got != want {
+			t.Fatalf("resource %q vs %q: compiled %v, arn.Match %v", rpat, res, got, want)
+		}
+		if svc, name, ok := strings.Cut(apat, ":"); (ok && svc != "" && name != "") || apat == "*" {
+			st := &cstmt{actions: []actPat{compileAction(apat)}}
+			if got, want := ev.actionMatches(st), arn.GlobFold(apat, action); got != want && isASCII(apat+action) {
+				t.Fatalf("action %q vs %q: compiled %v, GlobFold %v", apat, action, got, want)
+			}
+		}
+		sp := compilePattern(rpat, false, true)
+		if got, want := sp.match(res, false, ev), arn.Glob(rpat, res); got != want {
+			t.Fatalf("string %q vs %q: compiled %v, arn.Glob %v", rpat, res, got, want)
+		}
+	})
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
 }
