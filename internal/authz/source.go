@@ -132,10 +132,31 @@ func (s *StoreSource) Identity(ctx context.Context, p *api.Principal) (*Identity
 	return id, err
 }
 
+// EntityIdentity loads (without caching) the policies of one user, group or
+// role, for policy simulation. A group's Identity has its own policies only.
+func (s *StoreSource) EntityIdentity(ctx context.Context, account string, kind store.EntityKind, name string) (*Identity, error) {
+	return s.loadIdentity(ctx, account, kind, name)
+}
+
+// Managed compiles the default version of a managed policy.
+func (s *StoreSource) Managed(ctx context.Context, arn string) (*policy.Policy, error) {
+	return s.managed(ctx, arn)
+}
+
 func (s *StoreSource) loadIdentity(ctx context.Context, account string, kind store.EntityKind, name string) (*Identity, error) {
 	id := &Identity{}
 	var boundaryARN string
 	switch kind {
+	case store.EntityGroup:
+		g, err := s.IAM.GetGroup(ctx, account, name)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, ErrNoSuchPrincipal
+		} else if err != nil {
+			return nil, fmt.Errorf("load group %s: %w", name, err)
+		}
+		if err := s.addEntityPolicies(ctx, id, account, store.EntityGroup, g.GroupName, policy.KindGroupInline); err != nil {
+			return nil, err
+		}
 	case store.EntityUser:
 		u, err := s.IAM.GetUser(ctx, account, name)
 		if errors.Is(err, store.ErrNotFound) {
