@@ -11,8 +11,10 @@
 // It then compiles the document once: actions are filed by service prefix,
 // patterns and policy variables are pre-split, condition values pre-parsed
 // (numbers, dates, CIDRs). Evaluate decides a Request against a Set of
-// compiled policies without allocating, looking only at the statements
-// whose actions can name the request's service.
+// compiled policies without allocating. Each policy files its statements by
+// the service prefix of their actions behind a small Bloom filter, so a
+// policy that cannot name the request's service costs one AND, and only
+// statements that can match the action are examined.
 //
 // Evaluation follows the IAM User Guide, "Policy evaluation logic":
 //
@@ -23,6 +25,9 @@
 //  2. The account root user is allowed in its own account. Callers without
 //     identity policies (service principals, federated providers, anonymous
 //     callers) are allowed only by a resource-based policy naming them.
+//     Role trust policies (and, with Set.RequireResourceAllow, KMS key
+//     policies) must allow even within the account, the root user
+//     included.
 //  3. In the same account, a resource-based policy naming the caller itself
 //     (the IAM user, the assumed-role session ARN, "*") allows the request
 //     even when identity policies, the boundary or session policies do not.

@@ -364,11 +364,13 @@ func Evaluate(s *Set, r *Request) Decision {
 	pr := &r.Principal
 	sameAccount := r.ResourceAccount == "" || r.ResourceAccount == pr.Account
 	hasBoundary, hasSession := s.Boundary != nil, len(s.Session) > 0
+	required := s.RequireResourceAllow || (s.Resource != nil && s.Resource.kind == KindTrust)
 
 	switch {
-	case pr.Type == PrincipalRoot && sameAccount:
+	case pr.Type == PrincipalRoot && sameAccount && !(required && rKind == pmNone):
 		// The root user has full access to its own account unless
-		// explicitly denied.
+		// explicitly denied, or unless a trust or key policy must allow
+		// and does not.
 		d.Effect, d.Reason = Allow, ReasonRootUser
 		return d
 	case pr.Account == "" || pr.Type == PrincipalRoot:
@@ -406,7 +408,6 @@ func Evaluate(s *Set, r *Request) Decision {
 		d.Reason = ReasonNoSessionAllow
 		return d
 	}
-	required := s.RequireResourceAllow || (s.Resource != nil && s.Resource.kind == KindTrust)
 	if (!sameAccount || required) && rKind == pmNone {
 		// Cross-account (or a trust or key policy): the resource side
 		// must allow as well.
