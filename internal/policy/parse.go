@@ -119,7 +119,7 @@ func ParseOptions(doc []byte, o Options) (*Policy, error) {
 	if len(doc) > MaxDocumentBytes || (limit > 0 && nonSpaceChars(doc) > limit) {
 		return nil, &Error{Code: CodeLimitExceeded, Problems: []Problem{{
 			Statement: DocumentLevel,
-			Message:   "Cannot exceed quota for PolicySize: " + itoa(max(limit, 0)),
+			Message:   limitMessage(o.Kind, max(limit, 0)),
 		}}}
 	}
 	if !utf8.Valid(doc) {
@@ -604,4 +604,16 @@ func (v *validator) position(off int) Position {
 	}
 	v.off = off
 	return v.pos
+}
+
+// limitMessage words a size error as IAM does for each kind of policy (IAM
+// appends "for user NAME" and the like to the inline form).
+func limitMessage(k Kind, limit int) string {
+	switch k {
+	case KindTrust:
+		return "Cannot exceed quota for ACLSizePerRole: " + itoa(limit)
+	case KindUserInline, KindGroupInline, KindRoleInline:
+		return "Maximum policy size of " + itoa(limit) + " bytes exceeded"
+	}
+	return "Cannot exceed quota for PolicySize: " + itoa(limit)
 }

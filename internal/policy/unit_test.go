@@ -95,7 +95,9 @@ func TestKindLimits(t *testing.T) {
 		over := []byte(stmt + strings.Repeat("a", fill+1) + tail)
 		var pe *Error
 		if _, err := Parse(over, k); !errors.As(err, &pe) || pe.Code != CodeLimitExceeded {
-			t.Errorf("%v: document of %d characters: err = %v, want LimitExceeded", k, want+1, err)
+			t.Errorf("%v: document of %d characters: err = %.200v, want LimitExceeded", k, want+1, err)
+		} else if !strings.Contains(pe.Message(), itoa(want)) {
+			t.Errorf("%v: message %q does not give the limit", k, pe.Message())
 		}
 	}
 }
