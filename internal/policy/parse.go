@@ -475,8 +475,8 @@ func (v *validator) conditions(j *jvalue) []Condition {
 		for k := range op.val.obj {
 			m := &op.val.obj[k]
 			c := Condition{Operator: op.key, Key: m.key}
-			if m.key == "" {
-				v.fail("Syntax errors in policy.")
+			if i := strings.IndexByte(m.key, ':'); i <= 0 || i == len(m.key)-1 {
+				v.fail("Actions/Conditions must be prefaced by a vendor, e.g., iam, sdb, ec2, etc.")
 				continue
 			}
 			switch m.val.kind {
