@@ -1,6 +1,7 @@
 // Command bulwark is the one Bulwark binary. `bulwark server` runs the
-// AWS-compatible API server; further subcommands (agent, proxy, gateway,
-// admin tools) join it as they are built.
+// AWS-compatible API server and `bulwark reset` wipes a dev-mode server;
+// further subcommands (agent, proxy, gateway, admin tools) join them as they
+// are built.
 package main
 
 import (
@@ -19,6 +20,7 @@ const usage = `Bulwark: a self-hosted security plane with AWS-compatible IAM and
 
 Usage:
   bulwark server [flags]   run the API server (bulwark server -h lists the flags)
+  bulwark reset [flags]    wipe a dev-mode server's state (bulwark server --dev)
   bulwark version          print the version
 `
 
@@ -36,6 +38,8 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 	switch args[0] {
 	case "server":
 		return runServer(ctx, args[1:], getenv, stderr)
+	case "reset":
+		return runReset(ctx, args[1:], getenv, stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "bulwark", version)
 		return 0

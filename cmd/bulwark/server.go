@@ -15,19 +15,12 @@ import (
 	"strings"
 	"time"
 
-	"github.com/bulwark-security/bulwark/internal/api"
-	"github.com/bulwark-security/bulwark/internal/audit"
-	"github.com/bulwark-security/bulwark/internal/authz"
 	"github.com/bulwark-security/bulwark/internal/bootstrap"
 	"github.com/bulwark-security/bulwark/internal/config"
-	"github.com/bulwark-security/bulwark/internal/credentials"
 	"github.com/bulwark-security/bulwark/internal/keyring"
-	"github.com/bulwark-security/bulwark/internal/server"
-	"github.com/bulwark-security/bulwark/internal/sigv4"
 	"github.com/bulwark-security/bulwark/internal/store"
 	"github.com/bulwark-security/bulwark/internal/store/postgres"
 	"github.com/bulwark-security/bulwark/internal/store/sqlite"
-	"github.com/bulwark-security/bulwark/internal/sts"
 )
 
 func runServer(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) int {
@@ -83,44 +76,18 @@ func serve(ctx context.Context, cfg *config.Server, logger *slog.Logger) error {
 	}
 	endpoint := scheme + "://" + ln.Addr().String()
 
-	bcfg := bootstrap.Config{Store: st, Keyring: keys, AccountID: cfg.AccountID, Region: cfg.Region, Endpoint: endpoint}
-	if cfg.Dev {
-		bcfg.RootAccessKeyID, bcfg.RootSecret = credentials.WellKnownAccessKeyID, []byte(devSecretKey)
-	} else {
-		bcfg.DataDir = cfg.DataDir
-	}
-	boot, err := bootstrap.Run(ctx, bcfg)
+	a, err := build(ctx, cfg, logger, st, keys, endpoint)
 	if err != nil {
 		ln.Close()
-		return fmt.Errorf("bootstrap: %w", err)
+		return err
 	}
+	boot, srv := a.boot, a.handler
 	if boot.Created {
 		logger.Info("bootstrapped a new account", "account", boot.AccountID, "root", boot.RootARN)
 	}
 	if boot.CredentialsFile != "" {
 		logger.Info("root credential written (profile "+bootstrap.Profile+")",
 			"credentials_file", boot.CredentialsFile, "config_file", boot.ConfigFile, "access_key_id", boot.RootAccessKeyID)
-	}
-
-	resolver := credentials.NewResolver(credentials.Config{Store: st, Keys: keys, AllowWellKnown: cfg.Dev})
-	registry, err := api.NewRegistry(sts.New())
-	if err != nil {
-		ln.Close()
-		return fmt.Errorf("service tables: %w", err)
-	}
-	verifier, err := sigv4.NewVerifier(sigv4.Config{Credentials: resolver, Region: cfg.Region})
-	if err != nil {
-		ln.Close()
-		return fmt.Errorf("sigv4 verifier: %w", err)
-	}
-	srv, err := server.New(server.Config{
-		Logger: logger, Registry: registry, Verifier: verifier, Principals: resolver,
-		Authorizer: authz.RootOnly{}, Audit: audit.LogSink{Logger: logger},
-		Region: cfg.Region, MaxBodyBytes: cfg.MaxBodyBytes, Ready: st.Ping,
-	})
-	if err != nil {
-		ln.Close()
-		return err
 	}
 
 	hs := &http.Server{

@@ -48,6 +48,9 @@ type Server struct {
 	// RootKey is the keyring root key (base64), from BULWARK_ROOT_KEY only:
 	// a flag would show it in the process list.
 	RootKey string `json:"-"`
+	// DevToken, from BULWARK_DEV_TOKEN only, is accepted by dev mode's
+	// reset endpoint instead of a root signature.
+	DevToken string `json:"-"`
 }
 
 type setting struct {
@@ -108,6 +111,7 @@ var settings = []setting{
 	}},
 	{name: "dev", def: "false", usage: "developer/CI mode: ephemeral in-memory store, loopback only, well-known root credential test/test", set: boolean(func(s *Server) *bool { return &s.Dev })},
 	{name: "root-key", envOnly: true, set: str(func(s *Server) *string { return &s.RootKey })},
+	{name: "dev-token", envOnly: true, set: str(func(s *Server) *string { return &s.DevToken })},
 }
 
 // LoadServer parses args (without the subcommand), reading the environment
@@ -255,6 +259,9 @@ func (s *Server) finish() error {
 	}
 	if s.Dev && s.Store != "" && s.Store != "sqlite::memory:" {
 		errs = append(errs, fmt.Errorf("dev mode keeps its state in memory only; drop --store %q", s.Store))
+	}
+	if s.DevToken != "" && !s.Dev {
+		errs = append(errs, errors.New("BULWARK_DEV_TOKEN is only accepted with --dev"))
 	}
 	if s.Store == "" {
 		if s.Dev {

@@ -110,6 +110,13 @@ func (r *Resolver) Forget(accessKeyID string) {
 	r.mu.Unlock()
 }
 
+// ForgetAll empties the cache (dev mode's reset).
+func (r *Resolver) ForgetAll() {
+	r.mu.Lock()
+	clear(r.cache)
+	r.mu.Unlock()
+}
+
 func (r *Resolver) lookup(ctx context.Context, akid, token string) (*entry, error) {
 	// AWS access key ids are 16 to 128 characters; dev mode's is "test".
 	if akid == "" || len(akid) > 128 || (akid == WellKnownAccessKeyID && !r.cfg.AllowWellKnown) {

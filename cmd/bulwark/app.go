@@ -1,0 +1,110 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/bulwark-security/bulwark/internal/api"
+	"github.com/bulwark-security/bulwark/internal/audit"
+	"github.com/bulwark-security/bulwark/internal/authz"
+	"github.com/bulwark-security/bulwark/internal/bootstrap"
+	"github.com/bulwark-security/bulwark/internal/config"
+	"github.com/bulwark-security/bulwark/internal/credentials"
+	"github.com/bulwark-security/bulwark/internal/devmode"
+	"github.com/bulwark-security/bulwark/internal/iam"
+	"github.com/bulwark-security/bulwark/internal/keyring"
+	"github.com/bulwark-security/bulwark/internal/server"
+	"github.com/bulwark-security/bulwark/internal/sigv4"
+	"github.com/bulwark-security/bulwark/internal/simulate"
+	"github.com/bulwark-security/bulwark/internal/store"
+	"github.com/bulwark-security/bulwark/internal/sts"
+)
+
+// app is a wired server: the store, the services and the HTTP handler.
+type app struct {
+	handler *server.Server
+	boot    *bootstrap.Result
+}
+
+// build wires every component of `bulwark server` for cfg. The store must
+// already be open; endpoint is the URL clients reach the server at.
+func build(ctx context.Context, cfg *config.Server, logger *slog.Logger, st store.Store, keys *keyring.Keyring, endpoint string) (*app, error) {
+	iamStore, ok := st.(store.IAM)
+	if !ok {
+		return nil, fmt.Errorf("store %T does not implement the IAM store", st)
+	}
+	bcfg := bootstrap.Config{Store: st, Keyring: keys, AccountID: cfg.AccountID, Region: cfg.Region, Endpoint: endpoint}
+	if cfg.Dev {
+		bcfg.RootAccessKeyID, bcfg.RootSecret = credentials.WellKnownAccessKeyID, []byte(devSecretKey)
+	} else {
+		bcfg.DataDir = cfg.DataDir
+	}
+	boot, err := bootstrap.Run(ctx, bcfg)
+	if err != nil {
+		return nil, fmt.Errorf("bootstrap: %w", err)
+	}
+	if err := iam.SeedManagedPolicies(ctx, iamStore, time.Now()); err != nil {
+		return nil, fmt.Errorf("seed AWS managed policies: %w", err)
+	}
+
+	resolver := credentials.NewResolver(credentials.Config{Store: st, Keys: keys, AllowWellKnown: cfg.Dev})
+	source := &authz.StoreSource{IAM: iamStore}
+	authorizer := &authz.Policies{Source: source}
+	iamSvc, err := iam.New(iam.Config{Store: st, IAM: iamStore, Keyring: keys,
+		OnAccessKeyChange: func(id string) { resolver.Forget(id) }})
+	if err != nil {
+		return nil, fmt.Errorf("iam service: %w", err)
+	}
+	iamSvc.Actions = append(iamSvc.Actions, simulate.Actions(source)...)
+	stsSvc := sts.New(sts.Config{Store: st, IAM: iamStore, Keyring: keys, Authorizer: authorizer})
+	registry, err := api.NewRegistry(stsSvc, iamSvc)
+	if err != nil {
+		return nil, fmt.Errorf("service tables: %w", err)
+	}
+	verifier, err := sigv4.NewVerifier(sigv4.Config{Credentials: resolver, Region: cfg.Region})
+	if err != nil {
+		return nil, fmt.Errorf("sigv4 verifier: %w", err)
+	}
+
+	extra := devmode.Absent()
+	if cfg.Dev {
+		var names []string
+		for _, s := range registry.Services() {
+			names = append(names, s.SigningName)
+		}
+		extra = devmode.Routes(devmode.Config{
+			Logger: logger, Verifier: verifier, Principals: resolver, Token: cfg.DevToken,
+			Info: devmode.Info{Version: version, Mode: "dev", AccountID: cfg.AccountID, Region: cfg.Region, Services: names, Endpoint: endpoint},
+			Reset: func(ctx context.Context) error {
+				if err := st.Reset(ctx); err != nil {
+					return fmt.Errorf("reset store: %w", err)
+				}
+				if _, err := bootstrap.Run(ctx, bcfg); err != nil {
+					return fmt.Errorf("bootstrap: %w", err)
+				}
+				if err := iam.SeedManagedPolicies(ctx, iamStore, time.Now()); err != nil {
+					return fmt.Errorf("seed AWS managed policies: %w", err)
+				}
+				resolver.ForgetAll()
+				source.Invalidate()
+				return nil
+			},
+		})
+	}
+	srv, err := server.New(server.Config{
+		Logger: logger, Registry: registry, Verifier: verifier, Principals: resolver,
+		Authorizer: authorizer, Audit: audit.LogSink{Logger: logger}, FailureSealer: keys,
+		Region: cfg.Region, MaxBodyBytes: cfg.MaxBodyBytes, Ready: st.Ping,
+		AfterWrite: func(*api.Call) { source.Invalidate() },
+		Extra:      extra,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &app{handler: srv, boot: boot}, nil
+}
+
+var _ http.Handler = (*server.Server)(nil)
