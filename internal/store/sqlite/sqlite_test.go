@@ -290,3 +290,21 @@ func BenchmarkGetAccessKey(b *testing.B) {
 		})
 	}
 }
+
+// An in-memory database is its one connection: a query interrupted by its
+// context must not make database/sql discard the connection and the data.
+func TestMemorySurvivesInterruptedQueries(t *testing.T) {
+	s := openMemory(t)
+	if err := s.CreateAccount(t.Context(), store.Account{ID: "123456789012", CreatedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 300 {
+		ctx, cancel := context.WithTimeout(t.Context(), time.Duration(i%30)*time.Microsecond)
+		s.ListAccounts(ctx)
+		s.PutMetaIfAbsent(ctx, fmt.Sprint(i), []byte("x"))
+		cancel()
+	}
+	if _, err := s.GetAccount(t.Context(), "123456789012"); err != nil {
+		t.Fatalf("data lost after interrupted queries: %v", err)
+	}
+}
