@@ -1,6 +1,9 @@
 package policy
 
-import "strconv"
+import (
+	"strconv"
+	"strings"
+)
 
 // tval is an instant as seconds and nanoseconds since the Unix epoch.
 type tval struct {
@@ -33,7 +36,7 @@ func parseTime(s string) (tval, bool) {
 		return tval{}, false
 	}
 	if isEpoch(s) {
-		whole, frac, _ := cut(s, '.')
+		whole, frac, _ := strings.Cut(s, ".")
 		sec, err := strconv.ParseInt(whole, 10, 64)
 		if err != nil {
 			return tval{}, false
@@ -131,15 +134,6 @@ func isEpoch(s string) bool {
 		}
 	}
 	return true
-}
-
-func cut(s string, sep byte) (string, string, bool) {
-	for i := 0; i < len(s); i++ {
-		if s[i] == sep {
-			return s[:i], s[i+1:], true
-		}
-	}
-	return s, "", false
 }
 
 func fraction(f string) (int64, bool) {
