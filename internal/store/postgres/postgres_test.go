@@ -267,3 +267,14 @@ func BenchmarkGetAccessKey(b *testing.B) {
 		}
 	}
 }
+
+func TestResetKeepsMigrations(t *testing.T) {
+	s := openFresh(t)
+	if err := s.Reset(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := s.pool.QueryRow(t.Context(), `SELECT COUNT(*) FROM schema_migrations`).Scan(&n); err != nil || n != migrate.Latest(migrations) {
+		t.Fatalf("schema_migrations rows after Reset = %d, %v", n, err)
+	}
+}

@@ -308,3 +308,78 @@ func TestMemorySurvivesInterruptedQueries(t *testing.T) {
 		t.Fatalf("data lost after interrupted queries: %v", err)
 	}
 }
+
+func TestResetKeepsMigrations(t *testing.T) {
+	for name, s := range map[string]*Store{"memory": openMemory(t), "file": openFile(t)} {
+		t.Run(name, func(t *testing.T) {
+			if err := s.Reset(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+			var n int
+			if err := s.r.QueryRow(`SELECT COUNT(*) FROM schema_migrations`).Scan(&n); err != nil || n != migrate.Latest(migrations) {
+				t.Fatalf("schema_migrations rows after Reset = %d, %v", n, err)
+			}
+		})
+	}
+}
+
+// WAL lets reads proceed while a write transaction is open.
+func TestReadsDuringWrite(t *testing.T) {
+	s := openFile(t)
+	ctx := t.Context()
+	if err := s.CreateAccount(ctx, store.Account{ID: "123456789012", CreatedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.Exec(`INSERT INTO meta (key, value) VALUES ('pending', x'00')`); err != nil {
+		t.Fatal(err)
+	}
+	rctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	if _, err := s.GetAccount(rctx, "123456789012"); err != nil {
+		t.Fatalf("read blocked by an open write transaction: %v", err)
+	}
+	if _, err := s.GetMeta(rctx, "pending"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("read saw an uncommitted write: %v", err)
+	}
+}
+
+// Two stores on one file (as two processes would be) both write without
+// SQLITE_BUSY reaching the caller: busy_timeout and BEGIN IMMEDIATE queue them.
+func TestTwoStoresOneFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "bulwark.db")
+	var stores [2]*Store
+	for i := range stores {
+		s, err := Open(t.Context(), path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		stores[i] = s
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for g := range 8 {
+		wg.Go(func() {
+			s := stores[g%2]
+			for i := range 25 {
+				if _, err := s.PutMetaIfAbsent(t.Context(), fmt.Sprintf("k-%d-%d", g, i), []byte("v")); err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	if _, err := stores[1].GetMeta(t.Context(), "k-0-24"); err != nil {
+		t.Fatalf("second store does not see the first's write: %v", err)
+	}
+}
