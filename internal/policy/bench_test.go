@@ -105,9 +105,18 @@ func newBenchFixture(tb testing.TB) *benchFixture {
 func TestBenchFixtureDecisions(t *testing.T) {
 	f := newBenchFixture(t)
 	for i, r := range f.reqs {
-		d := Evaluate(f.sets[f.role[i]], r)
+		set := f.sets[f.role[i]]
+		d := Evaluate(set, r)
 		if d.Effect != f.want[i] {
 			t.Errorf("role%d %s %s: %v (%v), want %v", f.role[i], r.Action, r.Resource, d.Effect, d.Reason, f.want[i])
+		}
+		// Without the action index the decision is the same.
+		flat := &Set{}
+		for _, p := range set.Identity {
+			flat.Identity = append(flat.Identity, unindexed(p))
+		}
+		if d2 := Evaluate(flat, r); d2.Effect != d.Effect || d2.Reason != d.Reason {
+			t.Errorf("role%d %s: index changes the decision", f.role[i], r.Action)
 		}
 	}
 }

@@ -109,17 +109,6 @@ func (c *Context) find(key string, h uint64) (start, end int32, ok bool) {
 	return 0, 0, false
 }
 
-// single returns key's value when it has exactly one, as policy variables
-// need (IAM User Guide, "Policy variables": multi-valued keys do not
-// substitute).
-func (c *Context) single(key string, h uint64) (string, bool) {
-	s, e, ok := c.find(key, h)
-	if !ok || e-s != 1 {
-		return "", false
-	}
-	return c.vals[s], true
-}
-
 // keyHash is FNV-1a over the ASCII-lowered bytes of a key; non-ASCII bytes
 // are skipped so that strings.EqualFold stays the final judge.
 func keyHash(s string) uint64 {

@@ -286,15 +286,20 @@ func (ev *evaluator) missing(key *string) {
 }
 
 func (ev *evaluator) variable(t *tok) (string, bool) {
-	if v, ok := ev.ctx.single(t.s, t.hash); ok {
-		return v, true
+	start, end, present := ev.ctx.find(t.s, t.hash)
+	if present && end-start == 1 {
+		return ev.ctx.vals[start], true
 	}
+	// A multi-valued key does not substitute either (IAM User Guide,
+	// "Policy variables").
 	if t.hasDef {
 		return t.def, true
 	}
 	// IAM User Guide, "Policy variables with no value": the element that
 	// uses the variable does not match.
-	ev.missing(&t.s)
+	if !present {
+		ev.missing(&t.s)
+	}
 	return "", false
 }
 

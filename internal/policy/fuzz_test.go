@@ -94,6 +94,10 @@ func FuzzEvaluate(f *testing.F) {
 		if d2 := Evaluate(set, req); d1 != d2 {
 			t.Fatalf("non-deterministic: %+v vs %+v", d1, d2)
 		}
+		// The action index only skips statements that cannot match.
+		if d2 := Evaluate(&Set{Identity: []*Policy{unindexed(p)}}, req); d2.Effect != d1.Effect || d2.Reason != d1.Reason {
+			t.Fatalf("index changes the decision: %v/%v with, %v/%v without", d1.Effect, d1.Reason, d2.Effect, d2.Reason)
+		}
 		// Append the fuzzed statement with its effect forced to Deny.
 		var extra map[string]json.RawMessage
 		if json.Unmarshal(deny, &extra) != nil {
@@ -167,4 +171,15 @@ func isASCII(s string) bool {
 		}
 	}
 	return true
+}
+
+// unindexed copies p with every statement filed as "any service", which is
+// what evaluation would do without the action index.
+func unindexed(p *Policy) *Policy {
+	q := *p
+	q.groups, q.svcMask, q.anySvc = nil, 0, nil
+	for i := range q.stmts {
+		q.anySvc = append(q.anySvc, int32(i))
+	}
+	return &q
 }
