@@ -130,7 +130,7 @@ func ParseOptions(doc []byte, o Options) (*Policy, error) {
 		var dup *dupKeyError
 		if errors.As(err, &dup) {
 			return nil, &Error{Code: CodeMalformed, Problems: []Problem{{
-				Statement: DocumentLevel, Message: "Syntax errors in policy. Duplicate key " + strconv.Quote(dup.key),
+				Statement: DocumentLevel, Message: "Syntax errors in policy. Duplicate key " + quoteShort(dup.key),
 			}}}
 		}
 		return nil, syntaxError()
@@ -171,8 +171,13 @@ type validator struct {
 	sid      string
 }
 
+// maxProblems bounds the problems reported for one document.
+const maxProblems = 100
+
 func (v *validator) fail(msg string) {
-	v.problems = append(v.problems, Problem{Statement: v.stmt, Sid: v.sid, Message: msg})
+	if len(v.problems) < maxProblems {
+		v.problems = append(v.problems, Problem{Statement: v.stmt, Sid: short(v.sid), Message: msg})
+	}
 }
 
 func (v *validator) document(root *jvalue) *Document {
