@@ -6,13 +6,16 @@ import (
 	"github.com/bulwark-security/bulwark/internal/arn"
 )
 
-// Effect is the outcome of an evaluation.
+// Effect is the outcome of an evaluation. Its String form is IAM's
+// EvalDecision value ("allowed", "explicitDeny", "implicitDeny").
 type Effect uint8
 
 const (
 	// ImplicitDeny is the zero value: nothing allowed the request.
 	ImplicitDeny Effect = iota
+	// Allow: the policies allow the request.
 	Allow
+	// ExplicitDeny: a Deny statement matched the request.
 	ExplicitDeny
 )
 
@@ -30,6 +33,7 @@ func (e Effect) String() string {
 type Reason uint8
 
 const (
+	// ReasonNone is the zero value, never returned by Evaluate.
 	ReasonNone Reason = iota
 	// Allowed:
 	ReasonIdentityAllow // identity-based policies (within boundary and session policies)
@@ -162,7 +166,8 @@ type Principal struct {
 	CanonicalUser string
 }
 
-// Request is what is being decided. Context may be nil (no keys).
+// Request is what is being decided. Context may be nil (no keys). The
+// Request and its Context must not change during Evaluate.
 type Request struct {
 	Action          string // "service:Action", case-insensitive
 	Resource        string // the resource ARN, or "*" for actions without one
@@ -171,7 +176,8 @@ type Request struct {
 	Context         *Context
 }
 
-// Set is every policy that applies to one request. A nil Boundary means no
+// Set is every policy that applies to one request; the zero Set allows
+// nothing (except the root user in its own account). A nil Boundary means no
 // permissions boundary; an empty Session means the caller is not using a
 // session policy; Resource is the resource-based policy (the trust policy
 // for sts:AssumeRole*), or nil.
