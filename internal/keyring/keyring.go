@@ -148,6 +148,9 @@ func newGCM(key []byte) (cipher.AEAD, error) {
 // KeyID returns the hex id of the current root key, safe to log: it
 // identifies the key without revealing anything about it.
 func (k *Keyring) KeyID() string {
+	if k == nil || len(k.keys) == 0 {
+		return ""
+	}
 	return hex.EncodeToString(k.keys[0].id[:])
 }
 
@@ -155,6 +158,9 @@ func (k *Keyring) KeyID() string {
 // current root key and binds the result to aad (for example the row's key).
 // The same aad must be given to Open.
 func (k *Keyring) Seal(plaintext, aad []byte) ([]byte, error) {
+	if k == nil || len(k.keys) == 0 {
+		return nil, errors.New("keyring: seal: keyring has no root key")
+	}
 	if len(plaintext) > MaxPlaintext {
 		return nil, fmt.Errorf("keyring: seal: plaintext is %d bytes, limit %d", len(plaintext), MaxPlaintext)
 	}
@@ -186,6 +192,8 @@ func (k *Keyring) Seal(plaintext, aad []byte) ([]byte, error) {
 // Every failure wraps ErrOpen.
 func (k *Keyring) Open(sealed, aad []byte) ([]byte, error) {
 	switch {
+	case k == nil || len(k.keys) == 0:
+		return nil, fmt.Errorf("%w: keyring has no root key", ErrOpen)
 	case len(sealed) < Overhead:
 		return nil, fmt.Errorf("%w: %d bytes is too short", ErrOpen, len(sealed))
 	case len(sealed) > Overhead+MaxPlaintext:

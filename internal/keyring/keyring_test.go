@@ -372,3 +372,16 @@ func BenchmarkOpen(b *testing.B) {
 		}
 	}
 }
+
+func TestZeroKeyring(t *testing.T) {
+	var k Keyring
+	if _, err := k.Seal([]byte("x"), nil); err == nil {
+		t.Error("zero Keyring sealed")
+	}
+	if _, err := k.Open(make([]byte, Overhead), nil); !errors.Is(err, ErrOpen) {
+		t.Errorf("zero Keyring Open = %v", err)
+	}
+	if k.KeyID() != "" {
+		t.Error("zero Keyring has a key id")
+	}
+}
