@@ -262,7 +262,7 @@ func (v *validator) statement(j *jvalue) *Statement {
 				continue
 			}
 			s.Sid = m.val.str
-			if !v.kind.IsResourceBased() && !isAlnum(s.Sid) {
+			if v.kind != KindResource && !isAlnum(s.Sid) { // IAM policies, trust policies included
 				v.fail("Statement IDs (SID) must be alpha-numeric. Check that your input satisfies the regular expression [0-9A-Za-z]*")
 			}
 		case "Effect":
