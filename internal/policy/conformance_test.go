@@ -177,6 +177,10 @@ func TestEvaluateConformance(t *testing.T) {
 				if d2 := Evaluate(s, req); d2 != d {
 					t.Errorf("second evaluation differs: %+v vs %+v", d2, d)
 				}
+				// Every path of the evaluation is allocation-free.
+				if n := testing.AllocsPerRun(10, func() { Evaluate(s, req) }); n != 0 {
+					t.Errorf("Evaluate allocates %v times", n)
+				}
 			})
 		}
 	}
