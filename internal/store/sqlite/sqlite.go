@@ -4,8 +4,9 @@
 // # DSN
 //
 // Open accepts a file path ("bulwark-data/bulwark.db"), the same with a
-// "sqlite://" prefix ("sqlite:///var/lib/bulwark/bulwark.db" is the absolute
-// path /var/lib/bulwark/bulwark.db), or ":memory:" (also "sqlite://:memory:")
+// "sqlite://" or "sqlite:" prefix ("sqlite:///var/lib/bulwark/bulwark.db" is
+// the absolute path /var/lib/bulwark/bulwark.db), or ":memory:" (also
+// "sqlite://:memory:")
 // for a private in-memory database that lives until Close. The path may not
 // contain '?'.
 //
@@ -139,7 +140,10 @@ func Open(ctx context.Context, dsn string, logger *slog.Logger) (*Store, error) 
 
 // parseDSN returns the file path or ":memory:".
 func parseDSN(dsn string) (string, error) {
-	path := strings.TrimPrefix(dsn, "sqlite://")
+	path, ok := strings.CutPrefix(dsn, "sqlite://")
+	if !ok {
+		path = strings.TrimPrefix(dsn, "sqlite:")
+	}
 	switch {
 	case path == "":
 		return "", errors.New("sqlite dsn: empty path")

@@ -51,6 +51,8 @@ func TestParseDSN(t *testing.T) {
 		{"bulwark-data/bulwark.db", "bulwark-data/bulwark.db", false},
 		{"sqlite:///var/lib/bulwark.db", "/var/lib/bulwark.db", false},
 		{"sqlite://rel/b.db", "rel/b.db", false},
+		{"sqlite:rel/b.db", "rel/b.db", false},
+		{"sqlite:/abs/b.db", "/abs/b.db", false},
 		{":memory:", ":memory:", false},
 		{"sqlite://:memory:", ":memory:", false},
 		{"", "", true},
