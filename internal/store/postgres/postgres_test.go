@@ -107,6 +107,7 @@ func openSchema(t testing.TB, schema string) *Store {
 func openFresh(t testing.TB) *Store { return openSchema(t, freshSchema(t)) }
 
 func TestConformance(t *testing.T) {
+	baseDSN(t) // skip or fail once, not in every subtest
 	storetest.Run(t, func(t *testing.T) store.Store { return openFresh(t) })
 }
 
