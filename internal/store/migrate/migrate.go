@@ -20,6 +20,10 @@ type Migration struct {
 	Version int
 	Name    string // short description, recorded in schema_migrations
 	SQL     string // one or more statements, run in one transaction
+	// Seed, if set, inserts rows a table must always hold (a counter, a
+	// singleton). It runs right after SQL, and again after every
+	// store.Reset, which empties all tables, in the same transaction.
+	Seed string
 }
 
 // ErrSchemaTooNew means the database was migrated by a newer Bulwark binary

@@ -6,7 +6,7 @@ import (
 )
 
 func TestValidate(t *testing.T) {
-	ok := []Migration{{1, "a", "x"}, {2, "b", "y"}}
+	ok := []Migration{{Version: 1, Name: "a", SQL: "x"}, {Version: 2, Name: "b", SQL: "y"}}
 	tests := []struct {
 		name    string
 		ms      []Migration
@@ -14,10 +14,10 @@ func TestValidate(t *testing.T) {
 	}{
 		{"ok", ok, false},
 		{"empty", nil, true},
-		{"starts at 2", []Migration{{2, "a", "x"}}, true},
-		{"gap", []Migration{{1, "a", "x"}, {3, "b", "y"}}, true},
-		{"no name", []Migration{{1, "", "x"}}, true},
-		{"no sql", []Migration{{1, "a", ""}}, true},
+		{"starts at 2", []Migration{{Version: 2, Name: "a", SQL: "x"}}, true},
+		{"gap", []Migration{{Version: 1, Name: "a", SQL: "x"}, {Version: 3, Name: "b", SQL: "y"}}, true},
+		{"no name", []Migration{{Version: 1, Name: "", SQL: "x"}}, true},
+		{"no sql", []Migration{{Version: 1, Name: "a", SQL: ""}}, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -29,7 +29,7 @@ func TestValidate(t *testing.T) {
 }
 
 func TestVersionRules(t *testing.T) {
-	ms := []Migration{{1, "a", "x"}, {2, "b", "y"}}
+	ms := []Migration{{Version: 1, Name: "a", SQL: "x"}, {Version: 2, Name: "b", SQL: "y"}}
 	if Latest(ms) != 2 || Latest(nil) != 0 {
 		t.Fatal("Latest")
 	}

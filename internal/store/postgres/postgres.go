@@ -176,6 +176,11 @@ func (s *Store) migrate(ctx context.Context) error {
 			if _, err := tx.Exec(ctx, m.SQL); err != nil {
 				return err
 			}
+			if m.Seed != "" {
+				if _, err := tx.Exec(ctx, m.Seed); err != nil {
+					return fmt.Errorf("seed: %w", err)
+				}
+			}
 			_, err := tx.Exec(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, now())`, m.Version, m.Name)
 			return err
 		})
@@ -423,9 +428,10 @@ func (s *Store) PutMetaIfAbsent(ctx context.Context, key string, value []byte) (
 }
 
 // Reset implements store.Store: one TRUNCATE of every table in the schema
-// except schema_migrations, in one transaction. Tables are found in the
-// catalog, so tables added by later migrations are covered without touching
-// this code; truncating them together satisfies their foreign keys.
+// except schema_migrations, then the migrations' Seed statements, in one
+// transaction. Tables are found in the catalog, so tables added by later
+// migrations are covered without touching this code; truncating them
+// together satisfies their foreign keys.
 func (s *Store) Reset(ctx context.Context) error {
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		rows, err := tx.Query(ctx, `SELECT tablename FROM pg_tables
@@ -437,15 +443,23 @@ func (s *Store) Reset(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		if len(tables) == 0 {
-			return nil
+		if len(tables) > 0 {
+			quoted := make([]string, len(tables))
+			for i, t := range tables {
+				quoted[i] = pgx.Identifier{t}.Sanitize()
+			}
+			if _, err := tx.Exec(ctx, `TRUNCATE TABLE `+strings.Join(quoted, ", ")); err != nil {
+				return err
+			}
 		}
-		quoted := make([]string, len(tables))
-		for i, t := range tables {
-			quoted[i] = pgx.Identifier{t}.Sanitize()
+		for _, m := range migrations {
+			if m.Seed != "" {
+				if _, err := tx.Exec(ctx, m.Seed); err != nil {
+					return fmt.Errorf("seed of version %d: %w", m.Version, err)
+				}
+			}
 		}
-		_, err = tx.Exec(ctx, `TRUNCATE TABLE `+strings.Join(quoted, ", "))
-		return err
+		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("reset: %w", err)

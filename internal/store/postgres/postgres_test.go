@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -277,5 +278,36 @@ func TestResetKeepsMigrations(t *testing.T) {
 	var n int
 	if err := s.pool.QueryRow(t.Context(), `SELECT COUNT(*) FROM schema_migrations`).Scan(&n); err != nil || n != migrate.Latest(migrations) {
 		t.Fatalf("schema_migrations rows after Reset = %d, %v", n, err)
+	}
+}
+
+// A migration's Seed rows exist after migrating and again after Reset.
+func TestSeedSurvivesReset(t *testing.T) {
+	saved := migrations
+	t.Cleanup(func() { migrations = saved })
+	migrations = append(slices.Clone(saved), migrate.Migration{
+		Version: len(saved) + 1, Name: "test counter",
+		SQL:  `CREATE TABLE test_counter (n bigint NOT NULL)`,
+		Seed: `INSERT INTO test_counter (n) VALUES (0)`,
+	})
+	s := openFresh(t)
+	count := func() (rows, n int) {
+		t.Helper()
+		if err := s.pool.QueryRow(t.Context(), `SELECT COUNT(*), COALESCE(MAX(n), -1) FROM test_counter`).Scan(&rows, &n); err != nil {
+			t.Fatal(err)
+		}
+		return rows, n
+	}
+	if rows, n := count(); rows != 1 || n != 0 {
+		t.Fatalf("after migrate: %d rows, n=%d", rows, n)
+	}
+	if _, err := s.pool.Exec(t.Context(), `UPDATE test_counter SET n = 5`); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Reset(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if rows, n := count(); rows != 1 || n != 0 {
+		t.Fatalf("after Reset: %d rows, n=%d", rows, n)
 	}
 }

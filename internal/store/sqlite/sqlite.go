@@ -228,6 +228,11 @@ func (s *Store) migrateOne(ctx context.Context) (done bool, err error) {
 	if _, err := tx.ExecContext(ctx, m.SQL); err != nil {
 		return false, fmt.Errorf("migrate to version %d (%s): %w", m.Version, m.Name, err)
 	}
+	if m.Seed != "" {
+		if _, err := tx.ExecContext(ctx, m.Seed); err != nil {
+			return false, fmt.Errorf("migrate to version %d (%s): seed: %w", m.Version, m.Name, err)
+		}
+	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`,
 		m.Version, m.Name, time.Now().UTC().Format(time.RFC3339Nano)); err != nil {
 		return false, fmt.Errorf("migrate: record version %d: %w", m.Version, err)
@@ -484,9 +489,10 @@ func (s *Store) PutMetaIfAbsent(ctx context.Context, key string, value []byte) (
 }
 
 // Reset implements store.Store: it empties every table except
-// schema_migrations in one transaction. Tables are found in the catalog, so
-// tables added by later migrations are covered without touching this code;
-// deferred foreign keys let them be emptied in any order.
+// schema_migrations and re-runs the migrations' Seed statements, in one
+// transaction. Tables are found in the catalog, so tables added by later
+// migrations are covered without touching this code; deferred foreign keys
+// let them be emptied in any order.
 func (s *Store) Reset(ctx context.Context) error {
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
@@ -518,6 +524,13 @@ func (s *Store) Reset(ctx context.Context) error {
 		// The name comes from the catalog, not from a caller; quote it anyway.
 		if _, err := tx.ExecContext(ctx, `DELETE FROM "`+strings.ReplaceAll(t, `"`, `""`)+`"`); err != nil {
 			return fmt.Errorf("reset: empty %s: %w", t, err)
+		}
+	}
+	for _, m := range migrations {
+		if m.Seed != "" {
+			if _, err := tx.ExecContext(ctx, m.Seed); err != nil {
+				return fmt.Errorf("reset: seed of version %d: %w", m.Version, err)
+			}
 		}
 	}
 	if err := tx.Commit(); err != nil {

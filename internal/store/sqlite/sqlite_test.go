@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -383,5 +384,36 @@ func TestTwoStoresOneFile(t *testing.T) {
 	}
 	if _, err := stores[1].GetMeta(t.Context(), "k-0-24"); err != nil {
 		t.Fatalf("second store does not see the first's write: %v", err)
+	}
+}
+
+// A migration's Seed rows exist after migrating and again after Reset.
+func TestSeedSurvivesReset(t *testing.T) {
+	saved := migrations
+	t.Cleanup(func() { migrations = saved })
+	migrations = append(slices.Clone(saved), migrate.Migration{
+		Version: len(saved) + 1, Name: "test counter",
+		SQL:  `CREATE TABLE test_counter (n INTEGER NOT NULL) STRICT`,
+		Seed: `INSERT INTO test_counter (n) VALUES (0)`,
+	})
+	s := openMemory(t)
+	count := func() (rows, n int) {
+		t.Helper()
+		if err := s.r.QueryRow(`SELECT COUNT(*), COALESCE(MAX(n), -1) FROM test_counter`).Scan(&rows, &n); err != nil {
+			t.Fatal(err)
+		}
+		return rows, n
+	}
+	if rows, n := count(); rows != 1 || n != 0 {
+		t.Fatalf("after migrate: %d rows, n=%d", rows, n)
+	}
+	if _, err := s.w.Exec(`UPDATE test_counter SET n = 5`); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Reset(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if rows, n := count(); rows != 1 || n != 0 {
+		t.Fatalf("after Reset: %d rows, n=%d", rows, n)
 	}
 }
