@@ -10,7 +10,8 @@
 //   - schema=NAME, a Bulwark parameter (removed before connecting), or
 //   - search_path=NAME[,...], whose first entry is used,
 //
-// and is created if absent. NAME must match [a-z_][a-z0-9_]{0,62}. Without
+// and is created if absent; every connection's search_path is then pinned to
+// that one schema. NAME must match [a-z_][a-z0-9_]{0,62}. Without
 // either, the server's default search_path applies (normally "public").
 // Tests use this to isolate themselves: each opens a fresh
 // bulwark_test_<random> schema and drops it afterwards.
