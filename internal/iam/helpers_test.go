@@ -13,6 +13,7 @@ import (
 	"github.com/bulwark-security/bulwark/internal/api"
 	"github.com/bulwark-security/bulwark/internal/awsproto"
 	"github.com/bulwark-security/bulwark/internal/store"
+	"github.com/bulwark-security/bulwark/internal/store/sqlite"
 )
 
 const testAccount = "111122223333"
@@ -30,17 +31,36 @@ func (testSealer) Seal(p, aad []byte) ([]byte, error) {
 	return out, nil
 }
 
+// testStore is a store with the IAM part: the in-memory fake or SQLite.
+type testStore interface {
+	store.Store
+	store.IAM
+}
+
 type harness struct {
 	t         *testing.T
-	st        *memStore
+	st        testStore
 	svc       *api.Service
 	principal *api.Principal
 	forgotten []string
 }
 
-func newHarness(t *testing.T) *harness {
+// bothStores runs a test against the in-memory fake and the SQLite store.
+func bothStores(t *testing.T, test func(t *testing.T, h *harness)) {
+	t.Run("fake", func(t *testing.T) { test(t, newHarness(t, newMemStore())) })
+	t.Run("sqlite", func(t *testing.T) {
+		st, err := sqlite.Open(context.Background(), ":memory:", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		test(t, newHarness(t, st))
+	})
+}
+
+func newHarness(t *testing.T, st testStore) *harness {
 	t.Helper()
-	h := &harness{t: t, st: newMemStore()}
+	h := &harness{t: t, st: st}
 	if err := h.st.CreateAccount(context.Background(), store.Account{ID: testAccount, CreatedAt: testNow.Add(-time.Hour)}); err != nil {
 		t.Fatal(err)
 	}

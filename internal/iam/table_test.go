@@ -28,118 +28,120 @@ func TestNewRequiresDependencies(t *testing.T) {
 // TestTable checks the action table against the brief: every operation is
 // present once, with its IAM action, access level and condition keys.
 func TestTable(t *testing.T) {
-	h := newHarness(t)
-	want := map[string]api.Access{
-		"CreateUser": api.AccessWrite, "GetUser": api.AccessRead, "ListUsers": api.AccessList, "UpdateUser": api.AccessWrite,
-		"DeleteUser": api.AccessWrite, "TagUser": api.AccessTagging, "UntagUser": api.AccessTagging, "ListUserTags": api.AccessList,
-		"PutUserPermissionsBoundary": api.AccessPermissions, "DeleteUserPermissionsBoundary": api.AccessPermissions,
-		"CreateGroup": api.AccessWrite, "GetGroup": api.AccessRead, "ListGroups": api.AccessList, "UpdateGroup": api.AccessWrite,
-		"DeleteGroup": api.AccessWrite, "AddUserToGroup": api.AccessWrite, "RemoveUserFromGroup": api.AccessWrite, "ListGroupsForUser": api.AccessList,
-		"CreateRole": api.AccessWrite, "GetRole": api.AccessRead, "ListRoles": api.AccessList, "UpdateRole": api.AccessWrite,
-		"UpdateRoleDescription": api.AccessWrite, "UpdateAssumeRolePolicy": api.AccessPermissions, "DeleteRole": api.AccessWrite,
-		"TagRole": api.AccessTagging, "UntagRole": api.AccessTagging, "ListRoleTags": api.AccessList,
-		"PutRolePermissionsBoundary": api.AccessPermissions, "DeleteRolePermissionsBoundary": api.AccessPermissions,
-		"CreatePolicy": api.AccessPermissions, "GetPolicy": api.AccessRead, "ListPolicies": api.AccessList, "DeletePolicy": api.AccessPermissions,
-		"CreatePolicyVersion": api.AccessPermissions, "GetPolicyVersion": api.AccessRead, "ListPolicyVersions": api.AccessList,
-		"SetDefaultPolicyVersion": api.AccessPermissions, "DeletePolicyVersion": api.AccessPermissions, "TagPolicy": api.AccessTagging,
-		"UntagPolicy": api.AccessTagging, "ListPolicyTags": api.AccessList, "ListEntitiesForPolicy": api.AccessList,
-		"AttachUserPolicy": api.AccessPermissions, "DetachUserPolicy": api.AccessPermissions, "ListAttachedUserPolicies": api.AccessList,
-		"AttachGroupPolicy": api.AccessPermissions, "DetachGroupPolicy": api.AccessPermissions, "ListAttachedGroupPolicies": api.AccessList,
-		"AttachRolePolicy": api.AccessPermissions, "DetachRolePolicy": api.AccessPermissions, "ListAttachedRolePolicies": api.AccessList,
-		"PutUserPolicy": api.AccessPermissions, "GetUserPolicy": api.AccessRead, "ListUserPolicies": api.AccessList, "DeleteUserPolicy": api.AccessPermissions,
-		"PutGroupPolicy": api.AccessPermissions, "GetGroupPolicy": api.AccessRead, "ListGroupPolicies": api.AccessList, "DeleteGroupPolicy": api.AccessPermissions,
-		"PutRolePolicy": api.AccessPermissions, "GetRolePolicy": api.AccessRead, "ListRolePolicies": api.AccessList, "DeleteRolePolicy": api.AccessPermissions,
-		"CreateAccessKey": api.AccessWrite, "ListAccessKeys": api.AccessList, "UpdateAccessKey": api.AccessWrite, "DeleteAccessKey": api.AccessWrite,
-		"GetAccessKeyLastUsed": api.AccessRead, "GetAccountAuthorizationDetails": api.AccessRead,
-		"CreateOpenIDConnectProvider": api.AccessWrite, "GetOpenIDConnectProvider": api.AccessRead, "ListOpenIDConnectProviders": api.AccessList,
-		"DeleteOpenIDConnectProvider": api.AccessWrite, "UpdateOpenIDConnectProviderThumbprint": api.AccessWrite,
-		"AddClientIDToOpenIDConnectProvider": api.AccessWrite, "RemoveClientIDFromOpenIDConnectProvider": api.AccessWrite,
-		"TagOpenIDConnectProvider": api.AccessTagging, "UntagOpenIDConnectProvider": api.AccessTagging, "ListOpenIDConnectProviderTags": api.AccessList,
-	}
-	if len(h.svc.Actions) != len(want) {
-		t.Errorf("table has %d actions, want %d", len(h.svc.Actions), len(want))
-	}
-	for _, a := range h.svc.Actions {
-		access, ok := want[a.Name]
-		switch {
-		case !ok:
-			t.Errorf("unexpected action %s", a.Name)
-		case a.Access != access:
-			t.Errorf("%s: access %q, want %q", a.Name, a.Access, access)
-		case a.IAMAction != "iam:"+a.Name:
-			t.Errorf("%s: IAM action %q", a.Name, a.IAMAction)
-		case a.AlwaysAllowed:
-			t.Errorf("%s: no IAM action is allowed without a policy", a.Name)
+	bothStores(t, func(t *testing.T, h *harness) {
+		want := map[string]api.Access{
+			"CreateUser": api.AccessWrite, "GetUser": api.AccessRead, "ListUsers": api.AccessList, "UpdateUser": api.AccessWrite,
+			"DeleteUser": api.AccessWrite, "TagUser": api.AccessTagging, "UntagUser": api.AccessTagging, "ListUserTags": api.AccessList,
+			"PutUserPermissionsBoundary": api.AccessPermissions, "DeleteUserPermissionsBoundary": api.AccessPermissions,
+			"CreateGroup": api.AccessWrite, "GetGroup": api.AccessRead, "ListGroups": api.AccessList, "UpdateGroup": api.AccessWrite,
+			"DeleteGroup": api.AccessWrite, "AddUserToGroup": api.AccessWrite, "RemoveUserFromGroup": api.AccessWrite, "ListGroupsForUser": api.AccessList,
+			"CreateRole": api.AccessWrite, "GetRole": api.AccessRead, "ListRoles": api.AccessList, "UpdateRole": api.AccessWrite,
+			"UpdateRoleDescription": api.AccessWrite, "UpdateAssumeRolePolicy": api.AccessPermissions, "DeleteRole": api.AccessWrite,
+			"TagRole": api.AccessTagging, "UntagRole": api.AccessTagging, "ListRoleTags": api.AccessList,
+			"PutRolePermissionsBoundary": api.AccessPermissions, "DeleteRolePermissionsBoundary": api.AccessPermissions,
+			"CreatePolicy": api.AccessPermissions, "GetPolicy": api.AccessRead, "ListPolicies": api.AccessList, "DeletePolicy": api.AccessPermissions,
+			"CreatePolicyVersion": api.AccessPermissions, "GetPolicyVersion": api.AccessRead, "ListPolicyVersions": api.AccessList,
+			"SetDefaultPolicyVersion": api.AccessPermissions, "DeletePolicyVersion": api.AccessPermissions, "TagPolicy": api.AccessTagging,
+			"UntagPolicy": api.AccessTagging, "ListPolicyTags": api.AccessList, "ListEntitiesForPolicy": api.AccessList,
+			"AttachUserPolicy": api.AccessPermissions, "DetachUserPolicy": api.AccessPermissions, "ListAttachedUserPolicies": api.AccessList,
+			"AttachGroupPolicy": api.AccessPermissions, "DetachGroupPolicy": api.AccessPermissions, "ListAttachedGroupPolicies": api.AccessList,
+			"AttachRolePolicy": api.AccessPermissions, "DetachRolePolicy": api.AccessPermissions, "ListAttachedRolePolicies": api.AccessList,
+			"PutUserPolicy": api.AccessPermissions, "GetUserPolicy": api.AccessRead, "ListUserPolicies": api.AccessList, "DeleteUserPolicy": api.AccessPermissions,
+			"PutGroupPolicy": api.AccessPermissions, "GetGroupPolicy": api.AccessRead, "ListGroupPolicies": api.AccessList, "DeleteGroupPolicy": api.AccessPermissions,
+			"PutRolePolicy": api.AccessPermissions, "GetRolePolicy": api.AccessRead, "ListRolePolicies": api.AccessList, "DeleteRolePolicy": api.AccessPermissions,
+			"CreateAccessKey": api.AccessWrite, "ListAccessKeys": api.AccessList, "UpdateAccessKey": api.AccessWrite, "DeleteAccessKey": api.AccessWrite,
+			"GetAccessKeyLastUsed": api.AccessRead, "GetAccountAuthorizationDetails": api.AccessRead,
+			"CreateOpenIDConnectProvider": api.AccessWrite, "GetOpenIDConnectProvider": api.AccessRead, "ListOpenIDConnectProviders": api.AccessList,
+			"DeleteOpenIDConnectProvider": api.AccessWrite, "UpdateOpenIDConnectProviderThumbprint": api.AccessWrite,
+			"AddClientIDToOpenIDConnectProvider": api.AccessWrite, "RemoveClientIDFromOpenIDConnectProvider": api.AccessWrite,
+			"TagOpenIDConnectProvider": api.AccessTagging, "UntagOpenIDConnectProvider": api.AccessTagging, "ListOpenIDConnectProviderTags": api.AccessList,
 		}
-		if strings.HasPrefix(a.Name, "Tag") && !slices.Contains(a.ConditionKeys, "aws:TagKeys") {
-			t.Errorf("%s: no aws:TagKeys", a.Name)
+		if len(h.svc.Actions) != len(want) {
+			t.Errorf("table has %d actions, want %d", len(h.svc.Actions), len(want))
 		}
-	}
-	if h.svc.SigningName != "iam" || !h.svc.Global || h.svc.XMLNamespace != Namespace || h.svc.Version != "2010-05-08" {
-		t.Errorf("service description %+v", h.svc)
-	}
+		for _, a := range h.svc.Actions {
+			access, ok := want[a.Name]
+			switch {
+			case !ok:
+				t.Errorf("unexpected action %s", a.Name)
+			case a.Access != access:
+				t.Errorf("%s: access %q, want %q", a.Name, a.Access, access)
+			case a.IAMAction != "iam:"+a.Name:
+				t.Errorf("%s: IAM action %q", a.Name, a.IAMAction)
+			case a.AlwaysAllowed:
+				t.Errorf("%s: no IAM action is allowed without a policy", a.Name)
+			}
+			if strings.HasPrefix(a.Name, "Tag") && !slices.Contains(a.ConditionKeys, "aws:TagKeys") {
+				t.Errorf("%s: no aws:TagKeys", a.Name)
+			}
+		}
+		if h.svc.SigningName != "iam" || !h.svc.Global || h.svc.XMLNamespace != Namespace || h.svc.Version != "2010-05-08" {
+			t.Errorf("service description %+v", h.svc)
+		}
+	})
 }
 
 // TestAuthorizationInputs checks the resources and condition keys each kind
 // of call hands to the authorizer.
 func TestAuthorizationInputs(t *testing.T) {
-	h := newHarness(t)
-	h.ok("CreateUser", "UserName", "bob", "Path", "/division/", "PermissionsBoundary", "arn:aws:iam::aws:policy/ReadOnlyAccess")
-	h.ok("CreateRole", "RoleName", "app", "Path", "/svc/", "AssumeRolePolicyDocument", trustDoc)
-	h.ok("CreateGroup", "GroupName", "devs")
-	h.ok("CreatePolicy", "PolicyName", "Mine", "PolicyDocument", s3Doc)
-	cases := []struct {
-		action    string
-		params    []string
-		resources []string
-		context   map[string][]string
-	}{
-		{"CreateUser", p("UserName", "eve", "Path", "/x/", "PermissionsBoundary", policyARN("Mine"), "Tags.member.1.Key", "team", "Tags.member.1.Value", "red"),
-			[]string{"arn:aws:iam::111122223333:user/x/eve"},
-			map[string][]string{"aws:RequestTag/team": {"red"}, "aws:TagKeys": {"team"}, "iam:PermissionsBoundary": {policyARN("Mine")}}},
-		{"GetUser", p("UserName", "bob"), []string{"arn:aws:iam::111122223333:user/division/bob"}, nil},
-		{"GetUser", nil, []string{"arn:aws:iam::111122223333:root"}, nil},
-		{"GetUser", p("UserName", "ghost"), []string{"arn:aws:iam::111122223333:user/ghost"}, nil},
-		{"ListUsers", nil, []string{"*"}, nil},
-		{"DeleteUser", p("UserName", "bob"), []string{"arn:aws:iam::111122223333:user/division/bob"},
-			map[string][]string{"iam:PermissionsBoundary": {"arn:aws:iam::aws:policy/ReadOnlyAccess"}}},
-		{"AttachUserPolicy", p("UserName", "bob", "PolicyArn", policyARN("Mine")), []string{"arn:aws:iam::111122223333:user/division/bob"},
-			map[string][]string{"iam:PolicyARN": {policyARN("Mine")}, "iam:PermissionsBoundary": {"arn:aws:iam::aws:policy/ReadOnlyAccess"}}},
-		{"AttachRolePolicy", p("RoleName", "app", "PolicyArn", policyARN("Mine")), []string{"arn:aws:iam::111122223333:role/svc/app"},
-			map[string][]string{"iam:PolicyARN": {policyARN("Mine")}}},
-		{"AttachGroupPolicy", p("GroupName", "devs", "PolicyArn", policyARN("Mine")), []string{"arn:aws:iam::111122223333:group/devs"},
-			map[string][]string{"iam:PolicyARN": {policyARN("Mine")}}},
-		{"PutUserPolicy", p("UserName", "bob", "PolicyName", "x", "PolicyDocument", s3Doc), []string{"arn:aws:iam::111122223333:user/division/bob"},
-			map[string][]string{"iam:PermissionsBoundary": {"arn:aws:iam::aws:policy/ReadOnlyAccess"}}},
-		{"PutRolePermissionsBoundary", p("RoleName", "app", "PermissionsBoundary", policyARN("Mine")), []string{"arn:aws:iam::111122223333:role/svc/app"},
-			map[string][]string{"iam:PermissionsBoundary": {policyARN("Mine")}}},
-		{"UntagRole", p("RoleName", "app", "TagKeys.member.1", "a", "TagKeys.member.2", "b"), []string{"arn:aws:iam::111122223333:role/svc/app"},
-			map[string][]string{"aws:TagKeys": {"a", "b"}}},
-		{"CreatePolicy", p("PolicyName", "P", "Path", "/t/", "PolicyDocument", s3Doc), []string{"arn:aws:iam::111122223333:policy/t/P"}, nil},
-		{"GetPolicyVersion", p("PolicyArn", policyARN("Mine"), "VersionId", "v1"), []string{policyARN("Mine")}, nil},
-		{"CreateAccessKey", p("UserName", "bob"), []string{"arn:aws:iam::111122223333:user/division/bob"}, nil},
-		{"CreateOpenIDConnectProvider", p("Url", "https://Issuer.example.com/"), []string{"arn:aws:iam::111122223333:oidc-provider/issuer.example.com"}, nil},
-		{"GetAccountAuthorizationDetails", nil, []string{"*"}, nil},
-	}
-	for _, c := range cases {
-		t.Run(c.action, func(t *testing.T) {
-			op, err := h.bind(c.action, c.params...)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !slices.Equal(op.Resources, c.resources) {
-				t.Errorf("resources %v, want %v", op.Resources, c.resources)
-			}
-			if len(op.Context) != len(c.context) {
-				t.Errorf("context %v, want %v", op.Context, c.context)
-			}
-			for k, v := range c.context {
-				if !slices.Equal(op.Context[k], v) {
-					t.Errorf("context %s = %v, want %v", k, op.Context[k], v)
+	bothStores(t, func(t *testing.T, h *harness) {
+		h.ok("CreateUser", "UserName", "bob", "Path", "/division/", "PermissionsBoundary", "arn:aws:iam::aws:policy/ReadOnlyAccess")
+		h.ok("CreateRole", "RoleName", "app", "Path", "/svc/", "AssumeRolePolicyDocument", trustDoc)
+		h.ok("CreateGroup", "GroupName", "devs")
+		h.ok("CreatePolicy", "PolicyName", "Mine", "PolicyDocument", s3Doc)
+		cases := []struct {
+			action    string
+			params    []string
+			resources []string
+			context   map[string][]string
+		}{
+			{"CreateUser", p("UserName", "eve", "Path", "/x/", "PermissionsBoundary", policyARN("Mine"), "Tags.member.1.Key", "team", "Tags.member.1.Value", "red"),
+				[]string{"arn:aws:iam::111122223333:user/x/eve"},
+				map[string][]string{"aws:RequestTag/team": {"red"}, "aws:TagKeys": {"team"}, "iam:PermissionsBoundary": {policyARN("Mine")}}},
+			{"GetUser", p("UserName", "bob"), []string{"arn:aws:iam::111122223333:user/division/bob"}, nil},
+			{"GetUser", nil, []string{"arn:aws:iam::111122223333:root"}, nil},
+			{"GetUser", p("UserName", "ghost"), []string{"arn:aws:iam::111122223333:user/ghost"}, nil},
+			{"ListUsers", nil, []string{"*"}, nil},
+			{"DeleteUser", p("UserName", "bob"), []string{"arn:aws:iam::111122223333:user/division/bob"},
+				map[string][]string{"iam:PermissionsBoundary": {"arn:aws:iam::aws:policy/ReadOnlyAccess"}}},
+			{"AttachUserPolicy", p("UserName", "bob", "PolicyArn", policyARN("Mine")), []string{"arn:aws:iam::111122223333:user/division/bob"},
+				map[string][]string{"iam:PolicyARN": {policyARN("Mine")}, "iam:PermissionsBoundary": {"arn:aws:iam::aws:policy/ReadOnlyAccess"}}},
+			{"AttachRolePolicy", p("RoleName", "app", "PolicyArn", policyARN("Mine")), []string{"arn:aws:iam::111122223333:role/svc/app"},
+				map[string][]string{"iam:PolicyARN": {policyARN("Mine")}}},
+			{"AttachGroupPolicy", p("GroupName", "devs", "PolicyArn", policyARN("Mine")), []string{"arn:aws:iam::111122223333:group/devs"},
+				map[string][]string{"iam:PolicyARN": {policyARN("Mine")}}},
+			{"PutUserPolicy", p("UserName", "bob", "PolicyName", "x", "PolicyDocument", s3Doc), []string{"arn:aws:iam::111122223333:user/division/bob"},
+				map[string][]string{"iam:PermissionsBoundary": {"arn:aws:iam::aws:policy/ReadOnlyAccess"}}},
+			{"PutRolePermissionsBoundary", p("RoleName", "app", "PermissionsBoundary", policyARN("Mine")), []string{"arn:aws:iam::111122223333:role/svc/app"},
+				map[string][]string{"iam:PermissionsBoundary": {policyARN("Mine")}}},
+			{"UntagRole", p("RoleName", "app", "TagKeys.member.1", "a", "TagKeys.member.2", "b"), []string{"arn:aws:iam::111122223333:role/svc/app"},
+				map[string][]string{"aws:TagKeys": {"a", "b"}}},
+			{"CreatePolicy", p("PolicyName", "P", "Path", "/t/", "PolicyDocument", s3Doc), []string{"arn:aws:iam::111122223333:policy/t/P"}, nil},
+			{"GetPolicyVersion", p("PolicyArn", policyARN("Mine"), "VersionId", "v1"), []string{policyARN("Mine")}, nil},
+			{"CreateAccessKey", p("UserName", "bob"), []string{"arn:aws:iam::111122223333:user/division/bob"}, nil},
+			{"CreateOpenIDConnectProvider", p("Url", "https://Issuer.example.com/"), []string{"arn:aws:iam::111122223333:oidc-provider/issuer.example.com"}, nil},
+			{"GetAccountAuthorizationDetails", nil, []string{"*"}, nil},
+		}
+		for _, c := range cases {
+			t.Run(c.action, func(t *testing.T) {
+				op, err := h.bind(c.action, c.params...)
+				if err != nil {
+					t.Fatal(err)
 				}
-			}
-		})
-	}
+				if !slices.Equal(op.Resources, c.resources) {
+					t.Errorf("resources %v, want %v", op.Resources, c.resources)
+				}
+				if len(op.Context) != len(c.context) {
+					t.Errorf("context %v, want %v", op.Context, c.context)
+				}
+				for k, v := range c.context {
+					if !slices.Equal(op.Context[k], v) {
+						t.Errorf("context %s = %v, want %v", k, op.Context[k], v)
+					}
+				}
+			})
+		}
+	})
 }
 
 func TestSeedManagedPolicies(t *testing.T) {
