@@ -170,9 +170,9 @@ func TestEnforcement(t *testing.T) {
 		root.ok(nil, "iam", "create-role", "--role-name", "partner", "--assume-role-policy-document", trustExt)
 		roleARN := "arn:aws:iam::" + acct + ":role/partner"
 		deployer.fails("AccessDenied", []string{"is not authorized to perform: sts:AssumeRole on resource: " + roleARN},
-			"sts", "assume-role", "--role-arn", roleARN, "--role-session-name", "p")
-		deployer.fails("AccessDenied", nil, "sts", "assume-role", "--role-arn", roleARN, "--role-session-name", "p", "--external-id", "wrong-id")
-		deployer.ok(nil, "sts", "assume-role", "--role-arn", roleARN, "--role-session-name", "p", "--external-id", "partner-42")
+			"sts", "assume-role", "--role-arn", roleARN, "--role-session-name", "partner-session")
+		deployer.fails("AccessDenied", nil, "sts", "assume-role", "--role-arn", roleARN, "--role-session-name", "partner-session", "--external-id", "wrong-id")
+		deployer.ok(nil, "sts", "assume-role", "--role-arn", roleARN, "--role-session-name", "partner-session", "--external-id", "partner-42")
 	})
 
 	t.Run("an expired session is refused", func(t *testing.T) {

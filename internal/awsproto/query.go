@@ -52,7 +52,8 @@ func DecodeQuery(r *http.Request, body []byte) (*QueryRequest, error) {
 	}
 	v, err := url.ParseQuery(raw)
 	if err != nil {
-		return nil, Errorf(http.StatusBadRequest, "MalformedQueryString", "The query string contains a syntax error.").WithCause(err)
+		// 404 is the status AWS's Common Errors pages give for this code.
+		return nil, Errorf(http.StatusNotFound, "MalformedQueryString", "The query string contains a syntax error.").WithCause(err)
 	}
 	q := &QueryRequest{Action: v.Get("Action"), Version: v.Get("Version"), Params: v}
 	// Signature parameters of presigned requests are not operation input.
