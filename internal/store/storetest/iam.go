@@ -1287,3 +1287,59 @@ func testIAMRaceAttachDelete(t *testing.T, s IAMStore) {
 		}
 	}
 }
+
+// RunIAMServers checks two stores opened on the same database, as two
+// servers sharing it: each sees the other's writes and generation, and the
+// quotas hold when they race. a and b must be fresh and empty.
+func RunIAMServers(t *testing.T, a, b IAMStore) {
+	ctx := t.Context()
+	mustCreateAccount(t, a, acct)
+	stores := []IAMStore{a, b}
+
+	g0 := generation(t, b)
+	u := mustUser(t, a, "shared")
+	if g := generation(t, b); g == g0 {
+		t.Errorf("generation seen by the other server unchanged at %d after a write", g)
+	}
+	if _, err := b.GetUser(ctx, acct, "SHARED"); err != nil {
+		t.Fatalf("other server does not see the user: %v", err)
+	}
+
+	errs := race(20, func(i int) error {
+		return stores[i%2].CreateUserAccessKey(ctx, userKey(u, fmt.Sprintf("AKIASHRD%012d", i)), 2)
+	})
+	if ok, refused := tally(t, errs, store.ErrLimitExceeded); ok != 2 || refused != 18 {
+		t.Errorf("access keys: %d created, %d refused; want 2 and 18", ok, refused)
+	}
+
+	p := mustPolicy(t, b, acct, "p")
+	errs = race(20, func(i int) error {
+		_, err := stores[i%2].CreatePolicyVersion(ctx, p.ARN, doc1, i%3 == 0, 5, at)
+		return err
+	})
+	if ok, refused := tally(t, errs, store.ErrLimitExceeded); ok != 4 || refused != 16 {
+		t.Errorf("policy versions: %d created, %d refused; want 4 and 16", ok, refused)
+	}
+
+	for i := range 6 {
+		must(t, a.CreateGroup(ctx, iamGroup(acct, "/", fmt.Sprintf("g%d", i))))
+	}
+	errs = race(6, func(i int) error {
+		return stores[i%2].AddUserToGroup(ctx, acct, fmt.Sprintf("g%d", i), "shared", 2)
+	})
+	if ok, refused := tally(t, errs, store.ErrLimitExceeded); ok != 2 || refused != 4 {
+		t.Errorf("groups: %d added, %d refused; want 2 and 4", ok, refused)
+	}
+
+	// Distinct names racing for one case-insensitive name: exactly one wins.
+	errs = race(10, func(i int) error {
+		name := "Racer"
+		if i%2 == 1 {
+			name = "rACER"
+		}
+		return stores[i%2].CreateUser(ctx, iamUser(acct, "/", name))
+	})
+	if ok, refused := tally(t, errs, store.ErrConflict); ok != 1 || refused != 9 {
+		t.Errorf("same name: %d created, %d refused; want 1 and 9", ok, refused)
+	}
+}
