@@ -18,7 +18,9 @@ var (
 	ErrLimitExceeded = errors.New("store: limit exceeded")
 )
 
-// Tag is an IAM tag.
+// Tag is an IAM tag. Keys are case-sensitive; a resource's tags are kept in
+// insertion order (overwriting a value keeps its place), and a resource
+// without tags has nil Tags.
 type Tag struct {
 	Key   string
 	Value string
@@ -125,18 +127,23 @@ type OIDCProvider struct {
 	Tags        []Tag
 }
 
-// Page selects one page of a listing ordered by name: names greater than
-// Marker (the last name of the previous page), at most MaxItems (1..1000),
-// with the given path prefix ("" or "/" for all).
+// Page selects one page of a listing ordered by name, case-insensitively:
+// names greater than Marker (the last name of the previous page), at most
+// MaxItems (1..1000; 0 means 100), with the given path prefix ("" or "/"
+// for all). Managed policy listings order by name, then ARN, and never end
+// a page between an AWS managed and a customer policy of the same name, so
+// such a page may hold MaxItems+1.
 type Page struct {
 	PathPrefix string
 	Marker     string
 	MaxItems   int
 }
 
-// IAM is the IAM part of the store. Every mutating method also bumps the
-// deployment's IAM generation in the same transaction, so servers that cache
-// compiled policies notice the change (see IAMGeneration). Access keys of
+// IAM is the IAM part of the store. Every mutating method except TouchRole
+// also bumps the deployment's IAM generation in the same transaction, so
+// servers that cache compiled policies notice the change (see
+// IAMGeneration). Quotas passed as max... arguments mean no limit when <= 0.
+// Access keys of
 // users use the Store's access key methods (plus CreateUserAccessKey); a
 // user's keys carry PrincipalARN = the user's ARN and UserName = its name,
 // and UpdateUser and DeleteUser keep them consistent.
@@ -158,6 +165,8 @@ type IAM interface {
 	SetUserBoundary(ctx context.Context, account, name, policyARN string) error // "" removes it
 	// CreateUserAccessKey inserts an IAM user's access key; ErrNotFound if
 	// the user does not exist, ErrLimitExceeded if it has maxKeys already.
+	// PrincipalType, PrincipalARN, PrincipalID and UserName are taken from
+	// the stored user.
 	CreateUserAccessKey(ctx context.Context, k AccessKey, maxKeys int) error
 
 	CreateGroup(ctx context.Context, g Group) error
@@ -169,7 +178,7 @@ type IAM interface {
 	DeleteGroup(ctx context.Context, account, name string) error
 	// AddUserToGroup is idempotent; maxGroupsPerUser bounds memberships.
 	AddUserToGroup(ctx context.Context, account, group, user string, maxGroupsPerUser int) error
-	RemoveUserFromGroup(ctx context.Context, account, group, user string) error
+	RemoveUserFromGroup(ctx context.Context, account, group, user string) error // ErrNotFound if not a member
 	ListGroupMembers(ctx context.Context, account, group string, p Page) ([]User, bool, error)
 	ListGroupsForUser(ctx context.Context, account, user string, p Page) ([]Group, bool, error)
 
@@ -180,6 +189,8 @@ type IAM interface {
 	UpdateRole(ctx context.Context, account, name string, description *string, maxSessionDuration *int) error
 	UpdateAssumeRolePolicy(ctx context.Context, account, name, document string) error
 	SetRoleBoundary(ctx context.Context, account, name, policyARN string) error
+	// TouchRole records RoleLastUsed. It does not bump the generation: it
+	// changes no policy and runs on every AssumeRole.
 	TouchRole(ctx context.Context, account, name string, at time.Time, region string) error
 	// DeleteRole fails with ErrDeleteConflict while inline or attached
 	// policies remain.
@@ -194,9 +205,11 @@ type IAM interface {
 	// CreatePolicy stores a managed policy with its first version v1
 	// (default). ErrConflict if the name exists in the account.
 	CreatePolicy(ctx context.Context, p ManagedPolicy, document string) error
+	// GetPolicy's counts of an AWS managed policy span every account.
 	GetPolicy(ctx context.Context, arn string) (ManagedPolicy, error)
 	// ListPolicies lists the account's policies (scope "Local"), the AWS
-	// managed ones (scope "AWS") or both ("All"); onlyAttached filters.
+	// managed ones (scope "AWS") or both ("All" or ""); onlyAttached keeps
+	// those attached to an entity of the account. Counts are the account's.
 	ListPolicies(ctx context.Context, account, scope string, onlyAttached bool, p Page) ([]ManagedPolicy, bool, error)
 	// DeletePolicy fails with ErrDeleteConflict while attached or used as a
 	// boundary, or while it has non-default versions.
@@ -205,17 +218,21 @@ type IAM interface {
 	// policy already has maxVersions.
 	CreatePolicyVersion(ctx context.Context, arn, document string, setDefault bool, maxVersions int, at time.Time) (PolicyVersion, error)
 	GetPolicyVersion(ctx context.Context, arn, versionID string) (PolicyVersion, error)
-	ListPolicyVersions(ctx context.Context, arn string) ([]PolicyVersion, error)
+	ListPolicyVersions(ctx context.Context, arn string) ([]PolicyVersion, error) // oldest first
 	SetDefaultPolicyVersion(ctx context.Context, arn, versionID string) error
 	// DeletePolicyVersion fails with ErrDeleteConflict for the default version.
 	DeletePolicyVersion(ctx context.Context, arn, versionID string) error
 
-	// AttachPolicy is idempotent; ErrNotFound if the entity or policy does
-	// not exist; ErrLimitExceeded past maxAttached per entity.
+	// AttachPolicy is idempotent; ErrNotFound if the entity does not exist
+	// or the policy is neither the account's nor AWS managed;
+	// ErrLimitExceeded past maxAttached per entity. DetachPolicy:
+	// ErrNotFound if not attached.
 	AttachPolicy(ctx context.Context, account string, kind EntityKind, entity, policyARN string, maxAttached int) error
 	DetachPolicy(ctx context.Context, account string, kind EntityKind, entity, policyARN string) error
 	ListAttachedPolicies(ctx context.Context, account string, kind EntityKind, entity string, p Page) ([]ManagedPolicy, bool, error)
-	// ListEntitiesForPolicy returns the (kind, name) pairs a policy is attached to.
+	// ListEntitiesForPolicy returns the (AccountID, EntityKind, EntityName)
+	// a policy is attached to, ordered by account, kind and name. For an AWS
+	// managed policy they span every account: callers filter by AccountID.
 	ListEntitiesForPolicy(ctx context.Context, arn string) ([]InlinePolicy, error)
 
 	// PutInlinePolicy creates or replaces; ErrNotFound if the entity does not exist.
@@ -227,6 +244,8 @@ type IAM interface {
 	CreateOIDCProvider(ctx context.Context, p OIDCProvider) error
 	GetOIDCProvider(ctx context.Context, arn string) (OIDCProvider, error)
 	ListOIDCProviders(ctx context.Context, account string) ([]OIDCProvider, error)
+	// UpdateOIDCProvider replaces the lists that are non-nil (an empty,
+	// non-nil list clears one).
 	UpdateOIDCProvider(ctx context.Context, arn string, clientIDs, thumbprints []string) error
 	DeleteOIDCProvider(ctx context.Context, arn string) error
 }
