@@ -55,14 +55,18 @@ func (b *Bulwark) Decide(ctx *policy.Context, q *Request) Decision {
 	setIf(ctx, "aws:MultiFactorAuthPresent", q.MFA)
 	setIf(ctx, "aws:SecureTransport", q.SecureTransport)
 	setIf(ctx, "aws:ResourceTag/access", q.ResourceAccess)
-	req := policy.Request{
+	req := b.request(ctx, q)
+	return policy.Evaluate(b.sets[q.Role], &req).Effect
+}
+
+func (b *Bulwark) request(ctx *policy.Context, q *Request) policy.Request {
+	return policy.Request{
 		Action:          q.Action,
 		Resource:        q.Resource,
 		ResourceAccount: Account,
 		Principal:       b.principal[q.Role],
 		Context:         ctx,
 	}
-	return policy.Evaluate(b.sets[q.Role], &req).Effect
 }
 
 func setIf(ctx *policy.Context, k, v string) {

@@ -66,6 +66,7 @@ func benchFixture(tb testing.TB) *Fixture {
 	return fixture
 }
 
-func BenchmarkBulwark(b *testing.B) { BenchBulwark(b, benchFixture(b)) }
-func BenchmarkOPA(b *testing.B)     { BenchOPA(b, benchFixture(b)) }
-func BenchmarkCedar(b *testing.B)   { BenchCedar(b, benchFixture(b)) }
+func BenchmarkBulwark(b *testing.B)         { BenchBulwark(b, benchFixture(b)) }
+func BenchmarkBulwarkPrepared(b *testing.B) { BenchBulwarkPrepared(b, benchFixture(b)) }
+func BenchmarkOPA(b *testing.B)             { BenchOPA(b, benchFixture(b)) }
+func BenchmarkCedar(b *testing.B)           { BenchCedar(b, benchFixture(b)) }

@@ -60,6 +60,7 @@ func run(n, check int) error {
 		run  func(*testing.B, *policybench.Fixture)
 	}{
 		{"Bulwark", policybench.BenchBulwark},
+		{"Bulwark (context prefilled)", policybench.BenchBulwarkPrepared},
 		{"OPA (Rego, prepared query)", policybench.BenchOPA},
 		{"cedar-go", policybench.BenchCedar},
 	}
