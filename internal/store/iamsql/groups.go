@@ -168,8 +168,8 @@ func (m *IAM) ListGroupMembers(ctx context.Context, account, group string, p sto
 		var err error
 		out, err = queryAll(ctx, q, `SELECT `+userCols+` FROM iam_group_members x
 			JOIN iam_users u ON u.account_id = x.account_id AND u.lname = x.user_lname
-			WHERE x.account_id = ? AND x.group_lname = ? AND u.lname > ? AND substr(u.path, 1, ?) = ?
-			ORDER BY u.lname LIMIT ?`,
+			WHERE x.account_id = ? AND x.group_lname = ? AND x.user_lname > ? AND substr(u.path, 1, ?) = ?
+			ORDER BY x.user_lname LIMIT ?`,
 			[]any{account, lower(group), marker, plen, prefix, n + 1}, scanUser)
 		return m.mapErr(err, "query")
 	})
@@ -191,8 +191,8 @@ func (m *IAM) ListGroupsForUser(ctx context.Context, account, user string, p sto
 		var err error
 		out, err = queryAll(ctx, q, `SELECT `+groupCols+` FROM iam_group_members x
 			JOIN iam_groups g ON g.account_id = x.account_id AND g.lname = x.group_lname
-			WHERE x.account_id = ? AND x.user_lname = ? AND g.lname > ? AND substr(g.path, 1, ?) = ?
-			ORDER BY g.lname LIMIT ?`,
+			WHERE x.account_id = ? AND x.user_lname = ? AND x.group_lname > ? AND substr(g.path, 1, ?) = ?
+			ORDER BY x.group_lname LIMIT ?`,
 			[]any{account, lower(user), marker, plen, prefix, n + 1}, scanGroup)
 		return m.mapErr(err, "query")
 	})

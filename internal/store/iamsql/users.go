@@ -104,8 +104,8 @@ func (m *IAM) UpdateUser(ctx context.Context, account, name, newName, newPath st
 			return err
 		}
 		if _, err := q.Exec(ctx, `UPDATE access_keys SET principal_arn = ?, user_name = ?
-			WHERE account_id = ? AND principal_type = ? AND principal_arn = ?`,
-			arn, newName, account, string(store.PrincipalUser), u.ARN); err != nil {
+			WHERE principal_arn = ? AND principal_type = ?`,
+			arn, newName, u.ARN, string(store.PrincipalUser)); err != nil {
 			return m.b.MapErr(err, what+": move access keys")
 		}
 		return nil
@@ -146,7 +146,7 @@ func (m *IAM) DeleteUser(ctx context.Context, account, name string) error {
 		}
 		l := lower(u.UserName)
 		deps := append([]dependent{
-			{"access keys", `SELECT COUNT(*) FROM access_keys WHERE account_id = ? AND principal_arn = ?`, []any{account, u.ARN}},
+			{"access keys", `SELECT COUNT(*) FROM access_keys WHERE principal_arn = ?`, []any{u.ARN}},
 			{"group memberships", `SELECT COUNT(*) FROM iam_group_members WHERE account_id = ? AND user_lname = ?`, []any{account, l}},
 		}, entityDependents(account, store.EntityUser, l)...)
 		if err := m.checkDependents(ctx, q, what, deps); err != nil {
@@ -185,7 +185,7 @@ func (m *IAM) CreateUserAccessKey(ctx context.Context, k store.AccessKey, maxKey
 			return err
 		}
 		if maxKeys > 0 {
-			n, err := count(ctx, q, `SELECT COUNT(*) FROM access_keys WHERE account_id = ? AND principal_arn = ?`, k.AccountID, u.ARN)
+			n, err := count(ctx, q, `SELECT COUNT(*) FROM access_keys WHERE principal_arn = ?`, u.ARN)
 			if err != nil {
 				return m.b.MapErr(err, what)
 			}

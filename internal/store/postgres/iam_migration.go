@@ -31,7 +31,7 @@ CREATE TABLE iam_users (
 	tags         text        NOT NULL DEFAULT '[]',
 	PRIMARY KEY (account_id, lname)
 );
-CREATE INDEX iam_users_by_boundary ON iam_users (boundary_arn) WHERE boundary_arn <> '';
+CREATE INDEX iam_users_by_boundary ON iam_users (boundary_arn);
 
 CREATE TABLE iam_groups (
 	account_id text COLLATE "C" NOT NULL REFERENCES accounts (id),
@@ -71,7 +71,7 @@ CREATE TABLE iam_roles (
 	last_used_region     text        NOT NULL DEFAULT '',
 	PRIMARY KEY (account_id, lname)
 );
-CREATE INDEX iam_roles_by_boundary ON iam_roles (boundary_arn) WHERE boundary_arn <> '';
+CREATE INDEX iam_roles_by_boundary ON iam_roles (boundary_arn);
 
 -- account_id is "aws" for AWS managed policies, so it references nothing.
 CREATE TABLE iam_policies (

@@ -30,7 +30,7 @@ CREATE TABLE iam_users (
 	tags         TEXT    NOT NULL DEFAULT '[]',
 	PRIMARY KEY (account_id, lname)
 ) STRICT, WITHOUT ROWID;
-CREATE INDEX iam_users_by_boundary ON iam_users (boundary_arn) WHERE boundary_arn <> '';
+CREATE INDEX iam_users_by_boundary ON iam_users (boundary_arn);
 
 CREATE TABLE iam_groups (
 	account_id TEXT    NOT NULL REFERENCES accounts (id),
@@ -70,7 +70,7 @@ CREATE TABLE iam_roles (
 	last_used_region     TEXT    NOT NULL DEFAULT '',
 	PRIMARY KEY (account_id, lname)
 ) STRICT, WITHOUT ROWID;
-CREATE INDEX iam_roles_by_boundary ON iam_roles (boundary_arn) WHERE boundary_arn <> '';
+CREATE INDEX iam_roles_by_boundary ON iam_roles (boundary_arn);
 
 -- account_id is "aws" for AWS managed policies, so it references nothing.
 CREATE TABLE iam_policies (
