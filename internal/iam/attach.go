@@ -15,7 +15,8 @@ import (
 type entityDesc struct {
 	kind        store.EntityKind
 	param       string // "UserName"
-	nameMax     int
+	nameMax     int    // for attach calls
+	existingMax int    // for inline policy calls (existingUserNameType for users)
 	arnKind     string // "user"
 	inlineKind  policy.Kind
 	quota       string // "PoliciesPerUser"
@@ -24,11 +25,11 @@ type entityDesc struct {
 }
 
 var (
-	userDesc = entityDesc{kind: store.EntityUser, param: "UserName", nameMax: maxNameLen, arnKind: "user",
+	userDesc = entityDesc{kind: store.EntityUser, param: "UserName", nameMax: maxNameLen, existingMax: maxExistingName, arnKind: "user",
 		inlineKind: policy.KindUserInline, quota: "PoliciesPerUser", hasBoundary: true, notFound: noSuchUser}
-	groupDesc = entityDesc{kind: store.EntityGroup, param: "GroupName", nameMax: 128, arnKind: "group",
+	groupDesc = entityDesc{kind: store.EntityGroup, param: "GroupName", nameMax: 128, existingMax: 128, arnKind: "group",
 		inlineKind: policy.KindGroupInline, quota: "PoliciesPerGroup", notFound: noSuchGroup}
-	roleDesc = entityDesc{kind: store.EntityRole, param: "RoleName", nameMax: maxNameLen, arnKind: "role",
+	roleDesc = entityDesc{kind: store.EntityRole, param: "RoleName", nameMax: maxNameLen, existingMax: maxNameLen, arnKind: "role",
 		inlineKind: policy.KindRoleInline, quota: "PoliciesPerRole", hasBoundary: true, notFound: noSuchRole}
 )
 
@@ -136,7 +137,7 @@ func (in *entityPageInput[K]) DecodeQuery(v url.Values) error {
 	d := descOf[K]()
 	f := newForm(v)
 	in.Name = f.name(d.param, d.nameMax)
-	in.PathPrefix = f.pathPrefix("PathPrefix")
+	in.PathPrefix = f.policyPathPrefix("PathPrefix")
 	in.Page = f.page()
 	return f.err()
 }
@@ -223,7 +224,7 @@ type putInlineInput[K entityType] struct {
 func (in *putInlineInput[K]) DecodeQuery(v url.Values) error {
 	d := descOf[K]()
 	f := newForm(v)
-	in.Name = f.name(d.param, d.nameMax)
+	in.Name = f.name(d.param, d.existingMax)
 	in.PolicyName = f.name("PolicyName", maxPolicyNameLen)
 	in.PolicyDocument = f.document("PolicyDocument")
 	return f.err()
@@ -244,7 +245,7 @@ type inlineInput[K entityType] struct {
 func (in *inlineInput[K]) DecodeQuery(v url.Values) error {
 	d := descOf[K]()
 	f := newForm(v)
-	in.Name = f.name(d.param, d.nameMax)
+	in.Name = f.name(d.param, d.existingMax)
 	in.PolicyName = f.name("PolicyName", maxPolicyNameLen)
 	return f.err()
 }
@@ -264,7 +265,7 @@ type inlineListInput[K entityType] struct {
 func (in *inlineListInput[K]) DecodeQuery(v url.Values) error {
 	d := descOf[K]()
 	f := newForm(v)
-	in.Name = f.name(d.param, d.nameMax)
+	in.Name = f.name(d.param, d.existingMax)
 	in.Page = f.page()
 	return f.err()
 }

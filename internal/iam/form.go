@@ -26,8 +26,10 @@ const (
 	patMarker     = `[\u0020-\u00FF]+`
 	patText       = `[\u0009\u000A\u000D\u0020-\u007E\u00A1-\u00FF]*`
 	patThumbprint = `[0-9a-fA-F]{40}`
+	patPolicyPath = `((/[A-Za-z0-9\.,\+@=_-]+)*)/`
 
 	maxNameLen        = 64
+	maxExistingName   = 128 // existingUserNameType: names of users that may already exist
 	maxPolicyNameLen  = 128
 	maxPathLen        = 512
 	maxDocumentLen    = 131072
@@ -55,6 +57,7 @@ var (
 	markerRE     = regexp.MustCompile(`^[\x{20}-\x{FF}]+$`)
 	textRE       = regexp.MustCompile(`^[\t\n\r\x{20}-\x{7E}\x{A1}-\x{FF}]*$`)
 	thumbprintRE = regexp.MustCompile(`^` + patThumbprint + `$`)
+	policyPathRE = regexp.MustCompile(`^(?:` + patPolicyPath + `)$`)
 )
 
 // form reads query-protocol parameters and collects every constraint
@@ -143,6 +146,24 @@ func (f *form) optPath(key string) string {
 	return f.str(key, false, 1, maxPathLen, pathRE, patPath)
 }
 
+// policyPath reads a managed policy's Path (policyPathType, default "/").
+func (f *form) policyPath(key string) string {
+	if _, ok := f.get(key); !ok {
+		return "/"
+	}
+	return f.str(key, false, 1, maxPathLen, policyPathRE, patPolicyPath)
+}
+
+// policyPathPrefix reads the PathPrefix of policy listings (policyPathType).
+func (f *form) policyPathPrefix(key string) string {
+	return f.str(key, false, 1, maxPathLen, policyPathRE, patPolicyPath)
+}
+
+// entityPathPrefix reads ListEntitiesForPolicy's PathPrefix (pathType).
+func (f *form) entityPathPrefix(key string) string {
+	return f.str(key, false, 1, maxPathLen, pathRE, patPath)
+}
+
 func (f *form) pathPrefix(key string) string {
 	return f.str(key, false, 1, maxPathLen, pathPrefixRE, patPathPrefix)
 }
@@ -153,6 +174,11 @@ func (f *form) document(key string) string {
 
 func (f *form) arn(key string) string {
 	return f.str(key, true, minARNLen, maxARNLen, nil, "")
+}
+
+// policyDescription reads CreatePolicy's Description (no pattern).
+func (f *form) policyDescription(key string) string {
+	return f.str(key, false, 0, maxDescriptionLen, nil, "")
 }
 
 func (f *form) description(key string) (string, bool) {

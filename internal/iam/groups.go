@@ -53,7 +53,7 @@ type membershipInput struct{ GroupName, UserName string }
 func (in *membershipInput) DecodeQuery(v url.Values) error {
 	f := newForm(v)
 	in.GroupName = f.name("GroupName", 128)
-	in.UserName = f.name("UserName", maxNameLen)
+	in.UserName = f.name("UserName", maxExistingName)
 	return f.err()
 }
 

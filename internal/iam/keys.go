@@ -38,7 +38,7 @@ func (in *updateKeyInput) DecodeQuery(v url.Values) error {
 	f := newForm(v)
 	in.UserName = f.optName("UserName", 128)
 	in.AccessKeyID = f.accessKeyID("AccessKeyId")
-	in.Status = f.enum("Status", true, "Active", "Inactive")
+	in.Status = f.enum("Status", true, "Active", "Inactive", "Expired")
 	return f.err()
 }
 
@@ -269,6 +269,10 @@ func (s *service) updateAccessKey(ctx context.Context, c *api.Call, in *updateKe
 	}
 	if _, err := s.ownedKey(ctx, o, in.AccessKeyID); err != nil {
 		return nil, err
+	}
+	if in.Status == string("Expired") {
+		// statusType lists Expired, but only AWS sets it.
+		return nil, invalidInput("Invalid status: Expired. Valid values are Active and Inactive.")
 	}
 	if err := s.cfg.Store.SetAccessKeyStatus(ctx, in.AccessKeyID, store.KeyStatus(in.Status)); err != nil {
 		return nil, errMap{notFound: noSuchEntity("The Access Key with id %s cannot be found.", in.AccessKeyID)}.

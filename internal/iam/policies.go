@@ -28,9 +28,9 @@ type createPolicyInput struct {
 func (in *createPolicyInput) DecodeQuery(v url.Values) error {
 	f := newForm(v)
 	in.PolicyName = f.name("PolicyName", maxPolicyNameLen)
-	in.Path = f.path("Path")
+	in.Path = f.policyPath("Path")
 	in.PolicyDocument = f.document("PolicyDocument")
-	in.Description, _ = f.description("Description")
+	in.Description = f.policyDescription("Description")
 	in.Tags = f.tags("Tags")
 	return f.err()
 }
@@ -62,7 +62,7 @@ func (in *listPoliciesInput) DecodeQuery(v url.Values) error {
 		in.Scope = "All"
 	}
 	in.OnlyAttached = f.boolean("OnlyAttached")
-	in.PathPrefix = f.pathPrefix("PathPrefix")
+	in.PathPrefix = f.policyPathPrefix("PathPrefix")
 	in.PolicyUsageFilter = f.enum("PolicyUsageFilter", false, "PermissionsPolicy", "PermissionsBoundary")
 	in.Page = f.page()
 	return f.err()
@@ -154,7 +154,7 @@ func (in *listEntitiesInput) DecodeQuery(v url.Values) error {
 	f := newForm(v)
 	in.PolicyArn = f.arn("PolicyArn")
 	in.EntityFilter = f.enum("EntityFilter", false, "User", "Role", "Group", "LocalManagedPolicy", "AWSManagedPolicy")
-	in.PathPrefix = f.pathPrefix("PathPrefix")
+	in.PathPrefix = f.entityPathPrefix("PathPrefix")
 	in.PolicyUsageFilter = f.enum("PolicyUsageFilter", false, "PermissionsPolicy", "PermissionsBoundary")
 	in.Page = f.page()
 	return f.err()

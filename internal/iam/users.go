@@ -49,7 +49,7 @@ type userInput struct {
 
 func (in *userInput) DecodeQuery(v url.Values) error {
 	f := newForm(v)
-	in.UserName = f.name("UserName", maxNameLen)
+	in.UserName = f.name("UserName", maxExistingName)
 	return f.err()
 }
 
@@ -61,7 +61,7 @@ type optUserInput struct{ UserName string }
 
 func (in *optUserInput) DecodeQuery(v url.Values) error {
 	f := newForm(v)
-	in.UserName = f.optName("UserName", maxNameLen)
+	in.UserName = f.optName("UserName", maxExistingName)
 	return f.err()
 }
 
@@ -81,7 +81,7 @@ type updateUserInput struct{ UserName, NewUserName, NewPath string }
 
 func (in *updateUserInput) DecodeQuery(v url.Values) error {
 	f := newForm(v)
-	in.UserName = f.name("UserName", maxNameLen)
+	in.UserName = f.name("UserName", maxExistingName)
 	in.NewUserName = f.optName("NewUserName", maxNameLen)
 	in.NewPath = f.optPath("NewPath")
 	return f.err()
@@ -94,7 +94,7 @@ type tagUserInput struct {
 
 func (in *tagUserInput) DecodeQuery(v url.Values) error {
 	f := newForm(v)
-	in.UserName = f.name("UserName", maxNameLen)
+	in.UserName = f.name("UserName", maxExistingName)
 	in.Tags = f.tags("Tags")
 	if len(in.Tags) == 0 && len(f.errs) == 0 {
 		f.fail("Tags", nil, "Member must not be null")
@@ -111,7 +111,7 @@ type untagUserInput struct {
 
 func (in *untagUserInput) DecodeQuery(v url.Values) error {
 	f := newForm(v)
-	in.UserName = f.name("UserName", maxNameLen)
+	in.UserName = f.name("UserName", maxExistingName)
 	in.TagKeys = f.tagKeys("TagKeys")
 	return f.err()
 }
@@ -127,7 +127,7 @@ type userPageInput struct {
 
 func (in *userPageInput) DecodeQuery(v url.Values) error {
 	f := newForm(v)
-	in.UserName = f.name("UserName", maxNameLen)
+	in.UserName = f.name("UserName", maxExistingName)
 	in.Page = f.page()
 	return f.err()
 }
