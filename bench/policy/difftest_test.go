@@ -52,6 +52,7 @@ type simulation struct {
 	IdentityPolicies           []simPolicy    `json:"identityPolicies"`
 	PermissionBoundaryPolicies []simPolicy    `json:"permissionBoundaryPolicies,omitempty"`
 	ResourcePolicy             map[string]any `json:"resourcePolicy,omitempty"`
+	SessionPolicy              map[string]any `json:"sessionPolicy,omitempty"`
 	ServiceControlPolicies     []any          `json:"serviceControlPolicies"`
 	ResourceControlPolicies    []any          `json:"resourceControlPolicies"`
 }
@@ -355,6 +356,16 @@ func (g *diffGen) next(i int) (*diffCase, error) {
 		c.set.Boundary = p
 		c.sim.PermissionBoundaryPolicies = []simPolicy{{Name: "boundary", Policy: doc}}
 	}
+	// A session policy for some role sessions (passed to AssumeRole).
+	if isRole && g.chance(0.3) {
+		doc := g.document()
+		p, b, err := parseFor(doc, policy.Options{Kind: policy.KindSession, ID: "session-policy"})
+		if err != nil {
+			return nil, fmt.Errorf("bulwark rejects generated session policy %s: %w", b, err)
+		}
+		c.set.Session = []*policy.Policy{p}
+		c.sim.SessionPolicy = doc
+	}
 	// A resource-based policy: always a key policy for KMS (which requires
 	// one), often a bucket or secret policy.
 	var resDoc map[string]any
@@ -541,7 +552,51 @@ func knownDifference(c *diffCase, bulwark, sim policy.Effect) string {
 	if e, ok := c.evaluateRewritten(c.lenientNotPrincipal); ok && e == sim && bulwark == policy.ExplicitDeny {
 		return "NotPrincipal naming only some of the caller's forms (account, role, session) does not exempt it in Bulwark, as IAM documents; iam-simulate exempts it"
 	}
+	// A same-account resource-based policy that names the role session
+	// itself (its assumed-role ARN, or "*") grants past the session policy:
+	// "A resource-based policy can specify the ARN of the session as a
+	// principal. In that case, the permissions from the resource-based
+	// policy are added after the session is created. The resource-based
+	// policy permissions are not limited by the session policy." (IAM User
+	// Guide, "Policy evaluation logic", session policies). iam-simulate
+	// (whose session-policy support is marked "coming soon") denies
+	// whenever the session policy does not allow. Verified by renaming the
+	// session to its role in the resource policy, which Bulwark then limits
+	// by the session policy.
+	if c.sim.SessionPolicy != nil && bulwark == policy.Allow {
+		if e, ok := c.evaluateRewritten(c.sessionToRole); ok && e == sim {
+			return "a resource-based policy naming the role session (or \"*\") is not limited by the session policy, as IAM documents; iam-simulate applies the session policy anyway"
+		}
+	}
 	return ""
+}
+
+// sessionToRole rewrites Allow statements with a Principal naming the
+// caller's session directly ("*" or the assumed-role ARN) to name its role.
+func (c *diffCase) sessionToRole(st map[string]any) (map[string]any, bool) {
+	if st["Effect"] != "Allow" || c.req.Principal.IssuerARN == "" {
+		return st, false
+	}
+	direct := false
+	switch v := st["Principal"].(type) {
+	case string:
+		direct = v == "*"
+	case map[string]any:
+		switch a := v["AWS"].(type) {
+		case string:
+			direct = a == c.req.Principal.ARN || a == "*"
+		case []any:
+			for _, x := range a {
+				direct = direct || x == c.req.Principal.ARN || x == "*"
+			}
+		}
+	}
+	if !direct {
+		return st, false
+	}
+	out := maps.Clone(st)
+	out["Principal"] = map[string]any{"AWS": c.req.Principal.IssuerARN}
+	return out, true
 }
 
 // bugUnresolvedVariable is a Bulwark defect reported to the engine's
@@ -631,6 +686,13 @@ func (c *diffCase) evaluateRewritten(rewrite func(map[string]any) (map[string]an
 			return 0, false
 		}
 		set.Boundary = p
+	}
+	if c.sim.SessionPolicy != nil {
+		p, _, err := parseFor(filter(c.sim.SessionPolicy), policy.Options{Kind: policy.KindSession, ID: "session-policy"})
+		if err != nil {
+			return 0, false
+		}
+		set.Session = []*policy.Policy{p}
 	}
 	if c.sim.ResourcePolicy != nil {
 		p, _, err := parseFor(filter(c.sim.ResourcePolicy), policy.Options{Kind: policy.KindResource, ID: "resource-policy"})
