@@ -133,6 +133,7 @@ func (h *harness) call(action string, kv ...string) result {
 				h.t.Fatalf("%s: encode: %v", action, eerr)
 			}
 			checkXML(h.t, b)
+			recordResponse(action, b)
 			return result{body: string(b), op: op}
 		}
 	}
