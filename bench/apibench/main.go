@@ -3,7 +3,9 @@
 // /healthz endpoint (the baseline: HTTP and the loopback network alone) and
 // against signed API calls made with aws-sdk-go-v2, and prints requests per
 // second, latency percentiles and each call's ratio to the baseline measured
-// in the same run. bench/api.sh starts a server and runs it.
+// in the same run: GetCallerIdentity (authentication only), an IAM read by
+// an IAM user (policy evaluation) and AssumeRole (trust and identity
+// policies, a sealed session token). bench/api.sh starts a server and runs it.
 package main
 
 import (
@@ -21,6 +23,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 )
 
@@ -43,6 +46,16 @@ func main() {
 		Credentials: credentials.NewStaticCredentialsProvider(akid, secret, ""), RetryMaxAttempts: 1,
 	})
 
+	user, role, err := setup(context.Background(), *endpoint, hc, akid, secret)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "apibench: setup:", err)
+		os.Exit(1)
+	}
+	userIAM := iam.New(iam.Options{Region: "us-east-1", BaseEndpoint: aws.String(*endpoint), HTTPClient: hc,
+		Credentials: credentials.NewStaticCredentialsProvider(user.akid, user.secret, ""), RetryMaxAttempts: 1})
+	userSTS := sts.New(sts.Options{Region: "us-east-1", BaseEndpoint: aws.String(*endpoint), HTTPClient: hc,
+		Credentials: credentials.NewStaticCredentialsProvider(user.akid, user.secret, ""), RetryMaxAttempts: 1})
+
 	targets := []struct {
 		name string
 		call func(ctx context.Context) error
@@ -62,6 +75,14 @@ func main() {
 		}},
 		{"sts:GetCallerIdentity (signed, aws-sdk-go-v2)", func(ctx context.Context) error {
 			_, err := client.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+			return err
+		}},
+		{"iam:GetUser by an IAM user (policy-authorised)", func(ctx context.Context) error {
+			_, err := userIAM.GetUser(ctx, &iam.GetUserInput{UserName: aws.String("apibench")})
+			return err
+		}},
+		{"sts:AssumeRole by an IAM user (trust + identity)", func(ctx context.Context) error {
+			_, err := userSTS.AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: aws.String(role), RoleSessionName: aws.String("bench")})
 			return err
 		}},
 	}
@@ -134,6 +155,38 @@ func run(call func(context.Context) error, workers int, d time.Duration) result 
 		r.p99 = lat[len(lat)*99/100].Round(time.Microsecond)
 	}
 	return r
+}
+
+type keyPair struct{ akid, secret string }
+
+// setup creates, as root, a user "apibench" allowed iam:GetUser and
+// sts:AssumeRole, with an access key, and a role it may assume.
+func setup(ctx context.Context, endpoint string, hc *http.Client, akid, secret string) (keyPair, string, error) {
+	root := iam.New(iam.Options{Region: "us-east-1", BaseEndpoint: aws.String(endpoint), HTTPClient: hc,
+		Credentials: credentials.NewStaticCredentialsProvider(akid, secret, ""), RetryMaxAttempts: 1})
+	id, err := sts.New(sts.Options{Region: "us-east-1", BaseEndpoint: aws.String(endpoint), HTTPClient: hc,
+		Credentials: credentials.NewStaticCredentialsProvider(akid, secret, "")}).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	if err != nil {
+		return keyPair{}, "", err
+	}
+	acct := aws.ToString(id.Account)
+	trust := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::` + acct + `:root"},"Action":"sts:AssumeRole"}]}`
+	if _, err := root.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("apibench-role"), AssumeRolePolicyDocument: &trust}); err != nil {
+		return keyPair{}, "", err
+	}
+	if _, err := root.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String("apibench")}); err != nil {
+		return keyPair{}, "", err
+	}
+	doc := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["iam:GetUser","sts:AssumeRole"],"Resource":"*"}]}`
+	if _, err := root.PutUserPolicy(ctx, &iam.PutUserPolicyInput{UserName: aws.String("apibench"), PolicyName: aws.String("bench"), PolicyDocument: &doc}); err != nil {
+		return keyPair{}, "", err
+	}
+	k, err := root.CreateAccessKey(ctx, &iam.CreateAccessKeyInput{UserName: aws.String("apibench")})
+	if err != nil {
+		return keyPair{}, "", err
+	}
+	return keyPair{aws.ToString(k.AccessKey.AccessKeyId), aws.ToString(k.AccessKey.SecretAccessKey)},
+		"arn:aws:iam::" + acct + ":role/apibench-role", nil
 }
 
 func readCredentials(path string) (akid, secret string, err error) {
