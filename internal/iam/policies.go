@@ -506,11 +506,22 @@ func (s *service) listEntitiesForPolicy(ctx context.Context, c *api.Call, in *li
 	if _, err := s.getPolicy0(ctx, c, in.PolicyArn); err != nil {
 		return nil, err
 	}
-	refs, err := s.cfg.IAM.ListEntitiesForPolicy(ctx, in.PolicyArn)
-	if err != nil {
-		return nil, errMap{notFound: noSuchEntity("Policy %s was not found.", in.PolicyArn)}.wrap(err, "list entities for policy")
-	}
 	acct := account(c)
+	var refs []store.InlinePolicy
+	if in.PolicyUsageFilter != "PermissionsBoundary" {
+		attached, err := s.cfg.IAM.ListEntitiesForPolicy(ctx, in.PolicyArn)
+		if err != nil {
+			return nil, errMap{notFound: noSuchEntity("Policy %s was not found.", in.PolicyArn)}.wrap(err, "list entities for policy")
+		}
+		refs = attached
+	}
+	if in.PolicyUsageFilter != "PermissionsPolicy" {
+		bounded, err := s.boundaryUsers(ctx, acct, in.PolicyArn)
+		if err != nil {
+			return nil, err
+		}
+		refs = append(refs, bounded...)
+	}
 	type entity struct {
 		key        string
 		kind       store.EntityKind
@@ -530,6 +541,9 @@ func (s *service) listEntitiesForPolicy(ctx context.Context, c *api.Call, in *li
 			continue
 		}
 		e := entity{kind: r.EntityKind, name: r.EntityName, key: string(r.EntityKind) + "/" + r.EntityName}
+		if slices.ContainsFunc(all, func(o entity) bool { return o.key == e.key }) {
+			continue // attached and used as its boundary
+		}
 		switch r.EntityKind {
 		case store.EntityUser:
 			u, err := s.cfg.IAM.GetUser(ctx, acct, r.EntityName)
@@ -564,4 +578,31 @@ func (s *service) listEntitiesForPolicy(ctx context.Context, c *api.Call, in *li
 
 func sortByKey[T any](items []T, key func(T) string) {
 	slices.SortStableFunc(items, func(a, b T) int { return strings.Compare(key(a), key(b)) })
+}
+
+// boundaryUsers lists the users and roles of an account whose permissions
+// boundary is the policy (the store counts them but does not list them).
+func (s *service) boundaryUsers(ctx context.Context, acct, arn string) ([]store.InlinePolicy, error) {
+	var out []store.InlinePolicy
+	users, err := listAll(func(p store.Page) ([]store.User, bool, error) { return s.cfg.IAM.ListUsers(ctx, acct, p) },
+		func(u store.User) string { return u.UserName })
+	if err != nil {
+		return nil, fmt.Errorf("list users: %w", err)
+	}
+	for _, u := range users {
+		if u.PermissionsBoundary == arn {
+			out = append(out, store.InlinePolicy{AccountID: acct, EntityKind: store.EntityUser, EntityName: u.UserName})
+		}
+	}
+	roles, err := listAll(func(p store.Page) ([]store.Role, bool, error) { return s.cfg.IAM.ListRoles(ctx, acct, p) },
+		func(r store.Role) string { return r.RoleName })
+	if err != nil {
+		return nil, fmt.Errorf("list roles: %w", err)
+	}
+	for _, r := range roles {
+		if r.PermissionsBoundary == arn {
+			out = append(out, store.InlinePolicy{AccountID: acct, EntityKind: store.EntityRole, EntityName: r.RoleName})
+		}
+	}
+	return out, nil
 }
