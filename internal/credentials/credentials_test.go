@@ -2,8 +2,6 @@ package credentials
 
 import (
 	"context"
-	"crypto/aes"
-	"crypto/cipher"
 	"crypto/rand"
 	"errors"
 	"regexp"
@@ -13,31 +11,20 @@ import (
 	"github.com/bulwark-security/bulwark/internal/api"
 	"github.com/bulwark-security/bulwark/internal/session"
 	"github.com/bulwark-security/bulwark/internal/sigv4"
+	"github.com/bulwark-security/bulwark/internal/keyring"
 	"github.com/bulwark-security/bulwark/internal/store"
 	"github.com/bulwark-security/bulwark/internal/store/sqlite"
 )
 
-type testKeyring struct{ aead cipher.AEAD }
-
-func newTestKeyring() *testKeyring {
-	k := make([]byte, 32)
-	_, _ = rand.Read(k)
-	b, _ := aes.NewCipher(k)
-	a, _ := cipher.NewGCM(b)
-	return &testKeyring{a}
-}
-
-func (g *testKeyring) Seal(p, aad []byte) ([]byte, error) {
-	n := make([]byte, g.aead.NonceSize())
-	_, _ = rand.Read(n)
-	return g.aead.Seal(n, n, p, aad), nil
-}
-
-func (g *testKeyring) Open(s, aad []byte) ([]byte, error) {
-	if len(s) < g.aead.NonceSize() {
-		return nil, errors.New("short")
+// newTestKeyring returns a keyring with a fresh random root key.
+func newTestKeyring() *keyring.Keyring {
+	root := make([]byte, keyring.KeySize)
+	_, _ = rand.Read(root)
+	k, err := keyring.New(root)
+	if err != nil {
+		panic(err)
 	}
-	return g.aead.Open(nil, s[:g.aead.NonceSize()], s[g.aead.NonceSize():], aad)
+	return k
 }
 
 func TestResolver(t *testing.T) {

@@ -1,8 +1,6 @@
 package session
 
 import (
-	"crypto/aes"
-	"crypto/cipher"
 	"crypto/rand"
 	"errors"
 	"strings"
@@ -10,31 +8,17 @@ import (
 	"time"
 
 	"github.com/bulwark-security/bulwark/internal/api"
+	"github.com/bulwark-security/bulwark/internal/keyring"
 )
 
-// gcmKeyring is a minimal AES-GCM sealer for tests (the real one is
-// internal/keyring).
-type gcmKeyring struct{ aead cipher.AEAD }
-
-func newKeyring(t testing.TB) *gcmKeyring {
-	k := make([]byte, 32)
-	_, _ = rand.Read(k)
-	b, _ := aes.NewCipher(k)
-	a, _ := cipher.NewGCM(b)
-	return &gcmKeyring{a}
-}
-
-func (g *gcmKeyring) Seal(p, aad []byte) ([]byte, error) {
-	n := make([]byte, g.aead.NonceSize())
-	_, _ = rand.Read(n)
-	return g.aead.Seal(n, n, p, aad), nil
-}
-
-func (g *gcmKeyring) Open(s, aad []byte) ([]byte, error) {
-	if len(s) < g.aead.NonceSize() {
-		return nil, errors.New("short")
+func newKeyring(t testing.TB) *keyring.Keyring {
+	root := make([]byte, keyring.KeySize)
+	_, _ = rand.Read(root)
+	k, err := keyring.New(root)
+	if err != nil {
+		t.Fatal(err)
 	}
-	return g.aead.Open(nil, s[:g.aead.NonceSize()], s[g.aead.NonceSize():], aad)
+	return k
 }
 
 func TestRoundTripAndTamper(t *testing.T) {
