@@ -9,9 +9,9 @@ import (
 	"time"
 
 	"github.com/bulwark-security/bulwark/internal/api"
+	"github.com/bulwark-security/bulwark/internal/keyring"
 	"github.com/bulwark-security/bulwark/internal/session"
 	"github.com/bulwark-security/bulwark/internal/sigv4"
-	"github.com/bulwark-security/bulwark/internal/keyring"
 	"github.com/bulwark-security/bulwark/internal/store"
 	"github.com/bulwark-security/bulwark/internal/store/sqlite"
 )
