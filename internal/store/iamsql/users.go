@@ -135,8 +135,9 @@ func entityDependents(account string, kind store.EntityKind, lname string) []dep
 }
 
 // DeleteUser implements store.IAM. As in AWS, a permissions boundary does
-// not block the delete (AWS DeleteUser lists keys, group memberships and
-// policies among what must go first, not the boundary).
+// not block the delete: the DeleteUser reference lists access keys, inline
+// and attached policies and group memberships among what must go first,
+// not the boundary (docs.aws.amazon.com/IAM/latest/APIReference/API_DeleteUser.html).
 func (m *IAM) DeleteUser(ctx context.Context, account, name string) error {
 	what := fmt.Sprintf("delete user %q", name)
 	return m.write(ctx, what, func(q Querier) error {
