@@ -138,14 +138,7 @@ func rootKeyID(ctx context.Context, cfg Config, res *Result) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		if _, err := cfg.Store.PutMetaIfAbsent(ctx, metaRootKey, []byte(akid)); err != nil {
-			return "", fmt.Errorf("store bootstrap marker: %w", err)
-		}
-		b, err := cfg.Store.GetMeta(ctx, metaRootKey)
-		if err != nil {
-			return "", fmt.Errorf("read bootstrap marker: %w", err)
-		}
-		return string(b), nil
+		return claimMarker(ctx, cfg, akid)
 	case errors.Is(err, store.ErrConflict):
 		return waitForMarker(ctx, cfg)
 	default:
@@ -181,6 +174,12 @@ func waitForMarker(ctx context.Context, cfg Config) (string, error) {
 	} else if akid, err = createRootKey(ctx, cfg, cfg.Now().UTC()); err != nil {
 		return "", err
 	}
+	return claimMarker(ctx, cfg, akid)
+}
+
+// claimMarker records akid as the root key unless another server already
+// recorded one, and returns the key that won.
+func claimMarker(ctx context.Context, cfg Config, akid string) (string, error) {
 	if _, err := cfg.Store.PutMetaIfAbsent(ctx, metaRootKey, []byte(akid)); err != nil {
 		return "", fmt.Errorf("store bootstrap marker: %w", err)
 	}
