@@ -321,16 +321,20 @@ type evaluationResult struct {
 		Members []string `xml:"member"`
 	} `xml:"MissingContextValues"`
 	EvalDecisionDetails *decisionDetails `xml:"EvalDecisionDetails,omitempty"`
-	Boundary            *struct {
-		Allowed bool `xml:"AllowedByPermissionsBoundary"`
-	} `xml:"PermissionsBoundaryDecisionDetail,omitempty"`
+	Boundary            *boundaryDetail  `xml:"PermissionsBoundaryDecisionDetail,omitempty"`
+}
+
+type boundaryDetail struct {
+	Allowed bool `xml:"AllowedByPermissionsBoundary"`
 }
 
 type decisionDetails struct {
-	Entries []struct {
-		Key   string `xml:"key"`
-		Value string `xml:"value"`
-	} `xml:"entry"`
+	Entries []mapEntry `xml:"entry"`
+}
+
+type mapEntry struct {
+	Key   string `xml:"key"`
+	Value string `xml:"value"`
 }
 
 type position struct {
@@ -378,17 +382,10 @@ func toResult(action, res string, set *policy.Set, sim *policy.Simulation) evalu
 	}
 	r.MissingContextValues.Members = sim.MissingKeys
 	if set.Boundary != nil {
-		r.Boundary = &struct {
-			Allowed bool `xml:"AllowedByPermissionsBoundary"`
-		}{sim.BoundaryAllows}
+		r.Boundary = &boundaryDetail{sim.BoundaryAllows}
 	}
 	if set.Resource != nil {
-		d := &decisionDetails{}
-		d.Entries = append(d.Entries, struct {
-			Key   string `xml:"key"`
-			Value string `xml:"value"`
-		}{"resource", resourceDecision(set, sim)})
-		r.EvalDecisionDetails = d
+		r.EvalDecisionDetails = &decisionDetails{Entries: []mapEntry{{"resource", resourceDecision(set, sim)}}}
 	}
 	return r
 }
