@@ -125,7 +125,7 @@ func (s *service) actions() []api.Action {
 		api.Define(row("GetUser", accessRead), s.resOptUser, s.getUser),
 		api.Define(row("ListUsers", accessList), star[listInput], s.listUsers),
 		api.Define(row("UpdateUser", accessWrite), s.resUpdateUser, s.updateUser),
-		api.Define(row("DeleteUser", accessWrite, boundaryOnly...), s.resUser, s.deleteUser),
+		api.Define(row("DeleteUser", accessWrite), s.resUserPlain, s.deleteUser),
 		api.Define(row("TagUser", accessTagging, tagKeys...), s.resTagUser, s.tagUser),
 		api.Define(row("UntagUser", accessTagging, untagKeys...), s.resUntagUser, s.untagUser),
 		api.Define(row("ListUserTags", accessList), s.resUserPage, s.listUserTags),
@@ -144,12 +144,12 @@ func (s *service) actions() []api.Action {
 
 		// Roles.
 		api.Define(row("CreateRole", accessWrite, tagAndBoundary...), s.resCreateRole, s.createRole),
-		api.Define(row("GetRole", accessRead), s.resRole, s.getRole),
+		api.Define(row("GetRole", accessRead), s.resRolePlain, s.getRole),
 		api.Define(row("ListRoles", accessList), star[listInput], s.listRoles),
 		api.Define(row("UpdateRole", accessWrite), s.resUpdateRole, s.updateRole),
 		api.Define(row("UpdateRoleDescription", accessWrite), s.resUpdateRoleDescription, s.updateRoleDescription),
 		api.Define(row("UpdateAssumeRolePolicy", accessPerms), s.resAssumeRolePolicy, s.updateAssumeRolePolicy),
-		api.Define(row("DeleteRole", accessWrite, boundaryOnly...), s.resRole, s.deleteRole),
+		api.Define(row("DeleteRole", accessWrite), s.resRolePlain, s.deleteRole),
 		api.Define(row("TagRole", accessTagging, tagKeys...), s.resTagRole, s.tagRole),
 		api.Define(row("UntagRole", accessTagging, untagKeys...), s.resUntagRole, s.untagRole),
 		api.Define(row("ListRoleTags", accessList), s.resRolePage, s.listRoleTags),

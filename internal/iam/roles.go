@@ -177,6 +177,11 @@ func (s *service) resRole(c *api.Call, in *roleInput) []string {
 	return []string{arn}
 }
 
+// resRolePlain is resRole for actions without iam:PermissionsBoundary.
+func (s *service) resRolePlain(c *api.Call, in *roleInput) []string {
+	return s.roleARN(c, in.RoleName)
+}
+
 func (s *service) resRolePage(c *api.Call, in *rolePageInput) []string {
 	return s.roleARN(c, in.RoleName)
 }

@@ -182,6 +182,12 @@ func (s *service) resUser(c *api.Call, in *userInput) []string {
 	return []string{arn}
 }
 
+// resUserPlain is resUser for actions without the iam:PermissionsBoundary
+// condition key (the IAM User Guide lists the actions that have it).
+func (s *service) resUserPlain(c *api.Call, in *userInput) []string {
+	return s.userARN(c, in.UserName)
+}
+
 func (s *service) resOptUser(c *api.Call, in *optUserInput) []string {
 	if in.UserName == "" {
 		return []string{c.Principal.ARN}
