@@ -272,7 +272,12 @@ func (s *Server) write(w http.ResponseWriter, r *http.Request, c *api.Call, body
 	}
 	e := awsproto.As(err)
 	if e.Status >= 500 {
-		s.cfg.Logger.Error("request failed", "requestID", c.RequestID, "err", err)
+		if r.Context().Err() != nil {
+			// The client went away mid-request: its problem, not ours.
+			s.cfg.Logger.Debug("request abandoned by the client", "requestID", c.RequestID, "err", err)
+		} else {
+			s.cfg.Logger.Error("request failed", "requestID", c.RequestID, "err", err)
+		}
 	}
 	if jsonProto {
 		var se *sigv4.Error
