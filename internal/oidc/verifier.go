@@ -370,4 +370,3 @@ func truncate(s string, n int) string {
 	}
 	return s
 }
-
