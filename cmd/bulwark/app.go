@@ -16,6 +16,7 @@ import (
 	"github.com/bulwark-security/bulwark/internal/devmode"
 	"github.com/bulwark-security/bulwark/internal/iam"
 	"github.com/bulwark-security/bulwark/internal/keyring"
+	"github.com/bulwark-security/bulwark/internal/oidc"
 	"github.com/bulwark-security/bulwark/internal/server"
 	"github.com/bulwark-security/bulwark/internal/sigv4"
 	"github.com/bulwark-security/bulwark/internal/simulate"
@@ -59,7 +60,8 @@ func build(ctx context.Context, cfg *config.Server, logger *slog.Logger, st stor
 		return nil, fmt.Errorf("iam service: %w", err)
 	}
 	iamSvc.Actions = append(iamSvc.Actions, simulate.Actions(source)...)
-	stsSvc := sts.New(sts.Config{Store: st, IAM: iamStore, Keyring: keys, Authorizer: authorizer})
+	stsSvc := sts.New(sts.Config{Store: st, IAM: iamStore, Keyring: keys, Authorizer: authorizer,
+		OIDC: oidc.NewVerifier(oidc.Config{})})
 	registry, err := api.NewRegistry(stsSvc, iamSvc)
 	if err != nil {
 		return nil, fmt.Errorf("service tables: %w", err)

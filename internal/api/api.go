@@ -83,6 +83,12 @@ type Action struct {
 	// to perform this operation", STS API reference). They are still
 	// authenticated and audited.
 	AlwaysAllowed bool
+	// Unauthenticated marks actions whose request proves itself (a web
+	// identity token) and so carries no SigV4 signature, as AWS documents
+	// for sts:AssumeRoleWithWebIdentity. The server runs such an action
+	// without a signature and without asking the authorizer; the handler
+	// verifies the proof and authorises the call itself.
+	Unauthenticated bool
 	// ResourcePolicy, if set, loads the resource-based policy of the
 	// action's (single) resource, evaluated together with the caller's
 	// identity policies: a role's trust policy for sts:AssumeRole, a
@@ -143,6 +149,11 @@ type Principal struct {
 	// another role (role chaining: at most one hour).
 	Chained bool
 }
+
+// PrincipalTypeWebIdentity is the Principal.Type of an unsigned call to an
+// Unauthenticated action (CloudTrail's "WebIdentityUser"); the handler
+// fills in who the token names once it has verified it.
+const PrincipalTypeWebIdentity = "WebIdentityUser"
 
 // Tag is a key/value tag.
 type Tag struct {

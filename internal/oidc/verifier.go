@@ -23,9 +23,10 @@ const (
 	DefaultCacheTTL        = 10 * time.Minute
 	DefaultRefetchInterval = time.Minute
 	DefaultMaxBodyBytes    = 1 << 20
-	// DefaultSkew is how far nbf and iat may lie in the future (clock
-	// skew between the issuer and Bulwark). exp gets no leeway: like STS,
-	// a token is refused from its expiry second on.
+	// DefaultSkew is the clock skew allowed between the issuer and
+	// Bulwark: a token is accepted up to five minutes after its exp (as IAM
+	// does, citing OpenID Connect Core 1.0 §3.1.3.7), and nbf and iat may
+	// lie up to five minutes in the future.
 	DefaultSkew = 5 * time.Minute
 )
 
@@ -42,7 +43,7 @@ type Config struct {
 	RefetchInterval time.Duration
 	// MaxBodyBytes bounds the discovery document and the JWKS.
 	MaxBodyBytes int64
-	// Skew is the leeway for nbf and iat.
+	// Skew is the leeway for exp, nbf and iat; negative means none.
 	Skew time.Duration
 	// RootCAs replaces the system roots (tests); nil means the system's.
 	RootCAs *x509.CertPool
@@ -158,11 +159,11 @@ func (v *Verifier) Verify(ctx context.Context, t *JWT, p Provider) (*Result, err
 	if !c.HasExpiry {
 		return nil, invalid("The ID Token provided has no exp claim.")
 	}
-	if now.Unix() >= c.Expiry {
+	skew := int64(v.cfg.Skew / time.Second)
+	if now.Unix() >= c.Expiry+skew {
 		return nil, &Error{Kind: KindExpired, Message: fmt.Sprintf("Token expired: current date/time %d must be before the expiration date/time %d",
 			now.Unix(), c.Expiry)}
 	}
-	skew := int64(v.cfg.Skew / time.Second)
 	if c.HasNotBefore && now.Unix()+skew < c.NotBefore {
 		return nil, invalid(msgNotYet)
 	}

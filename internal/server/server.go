@@ -159,6 +159,9 @@ func (s *Server) process(r *http.Request, c *api.Call, claimedKey *string) ([]by
 	}
 	parsed, err := sigv4.Parse(r)
 	if err != nil {
+		if isUnsigned(r, err) {
+			return s.processUnsigned(r, c, body, sigError(err))
+		}
 		return nil, sigError(err)
 	}
 	*claimedKey = parsed.AccessKeyID
@@ -181,6 +184,11 @@ func (s *Server) process(r *http.Request, c *api.Call, claimedKey *string) ([]by
 	if err != nil {
 		return nil, err
 	}
+	if c.Action.Unauthenticated {
+		// The request's own proof (a web identity token) decides, in the
+		// handler; the signer's identity policies do not apply.
+		return s.run(ctx, c, op)
+	}
 	areq := &authz.Request{Call: c, Action: c.Action, Resources: op.Resources, Context: op.Context,
 		RequireResourceAllow: c.Action.RequireResourceAllow}
 	if c.Action.ResourcePolicy != nil && len(op.Resources) == 1 {
@@ -195,6 +203,51 @@ func (s *Server) process(r *http.Request, c *api.Call, claimedKey *string) ([]by
 	if !dec.Allowed {
 		return nil, authz.DeniedWithMessage(s.cfg.FailureSealer, areq, dec)
 	}
+	return s.run(ctx, c, op)
+}
+
+// isUnsigned reports whether a request failed SigV4 parsing only because
+// it carries no signature at all: no Authorization header and no
+// presigned X-Amz-Signature.
+func isUnsigned(r *http.Request, err error) bool {
+	var se *sigv4.Error
+	return errors.As(err, &se) && se.Code == sigv4.CodeMissingAuthenticationToken &&
+		r.Header.Get("Authorization") == "" && r.Header.Get("X-Amz-Target") == "" &&
+		!r.URL.Query().Has("X-Amz-Signature")
+}
+
+// processUnsigned serves an unsigned query-protocol request if it names an
+// action marked api.Action.Unauthenticated (with its service's Version);
+// any other unsigned request gets missing, the MissingAuthenticationToken
+// error it would have had anyway.
+func (s *Server) processUnsigned(r *http.Request, c *api.Call, body []byte, missing error) ([]byte, error) {
+	q, err := awsproto.DecodeQuery(r, body)
+	if err != nil {
+		return nil, missing
+	}
+	for _, svc := range s.cfg.Registry.Services() {
+		if svc.Protocol != api.Query || q.Version != svc.Version {
+			continue
+		}
+		a := svc.Action(q.Action)
+		if a == nil || !a.Unauthenticated {
+			continue
+		}
+		c.Service, c.Action, c.Params = svc, a, q.Params
+		c.Principal = &api.Principal{Type: api.PrincipalTypeWebIdentity}
+		op, err := a.Bind(c)
+		if err != nil {
+			return nil, err
+		}
+		return s.run(r.Context(), c, op)
+	}
+	return nil, missing
+}
+
+// run performs an authorised (or self-authorising) operation and encodes
+// its result.
+func (s *Server) run(ctx context.Context, c *api.Call, op *api.Op) ([]byte, error) {
+	svc := c.Service
 	result, err := op.Run(ctx)
 	if err != nil {
 		return nil, err

@@ -13,6 +13,7 @@ import (
 
 	"github.com/bulwark-security/bulwark/internal/api"
 	"github.com/bulwark-security/bulwark/internal/authz"
+	"github.com/bulwark-security/bulwark/internal/oidc"
 	"github.com/bulwark-security/bulwark/internal/store"
 )
 
@@ -34,7 +35,10 @@ type Config struct {
 	// Authorizer decides the extra permissions some calls need
 	// (sts:TagSession for session tags, sts:SetSourceIdentity).
 	Authorizer authz.Authorizer
-	Now        func() time.Time
+	// OIDC verifies web identity tokens (AssumeRoleWithWebIdentity); that
+	// action fails without it.
+	OIDC *oidc.Verifier
+	Now  func() time.Time
 }
 
 // Service is the STS implementation.
@@ -66,6 +70,14 @@ func New(cfg Config) *api.Service {
 				ConditionKeys:  []string{"sts:ExternalId", "sts:RoleSessionName", "sts:SourceIdentity", "sts:TransitiveTagKeys", "aws:RequestTag/${TagKey}", "aws:TagKeys"},
 				ResourcePolicy: s.trustPolicy, RequireResourceAllow: true,
 			}, func(_ *api.Call, in *assumeRoleInput) []string { return []string{in.RoleArn} }, s.assumeRole),
+			api.Define(api.Action{
+				// "Calling AssumeRoleWithWebIdentity does not require the
+				// use of AWS security credentials" (STS API reference): the
+				// handler verifies the token and evaluates the trust policy.
+				Name: "AssumeRoleWithWebIdentity", IAMAction: webIdentityAction, Access: api.AccessWrite,
+				ConditionKeys:   []string{"sts:RoleSessionName", "aws:FederatedProvider"},
+				Unauthenticated: true,
+			}, func(_ *api.Call, in *assumeRoleWithWebIdentityInput) []string { return []string{in.RoleArn} }, s.assumeRoleWithWebIdentity),
 			api.Define(api.Action{
 				// "No permissions are required for a user to get a session
 				// token" (STS API reference, GetSessionToken).
