@@ -25,7 +25,7 @@ type Fixture struct {
 
 // NewFixture builds the engines and n requests from seed.
 func NewFixture(seed uint64, n int) (*Fixture, error) {
-	f := &Fixture{Requests: Generate(seed, n)}
+	f := &Fixture{}
 	var err error
 	if f.Bulwark, err = NewBulwark(); err != nil {
 		return nil, err
@@ -36,6 +36,14 @@ func NewFixture(seed uint64, n int) (*Fixture, error) {
 	if f.Cedar, err = NewCedar(); err != nil {
 		return nil, err
 	}
+	return newFixtureWith(f, seed, n)
+}
+
+// newFixtureWith draws n requests from seed for the engines of base. The
+// Cedar entity map is shared and grows with new resources, so fixtures
+// sharing engines must not be used concurrently.
+func newFixtureWith(base *Fixture, seed uint64, n int) (*Fixture, error) {
+	f := &Fixture{Requests: Generate(seed, n), Bulwark: base.Bulwark, OPA: base.OPA, Cedar: base.Cedar}
 	for i := range f.Requests {
 		q := &f.Requests[i]
 		in, err := f.OPA.Input(q)

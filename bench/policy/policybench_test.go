@@ -70,3 +70,25 @@ func BenchmarkBulwark(b *testing.B)         { BenchBulwark(b, benchFixture(b)) }
 func BenchmarkBulwarkPrepared(b *testing.B) { BenchBulwarkPrepared(b, benchFixture(b)) }
 func BenchmarkOPA(b *testing.B)             { BenchOPA(b, benchFixture(b)) }
 func BenchmarkCedar(b *testing.B)           { BenchCedar(b, benchFixture(b)) }
+
+// FuzzEnginesAgree draws request mixes from fuzzed seeds: the three engines
+// must still agree on every request.
+func FuzzEnginesAgree(f *testing.F) {
+	for _, s := range []uint64{0, 1, 2, 42, 1 << 40} {
+		f.Add(s)
+	}
+	fx := benchFixture(f)
+	f.Fuzz(func(t *testing.T, seed uint64) {
+		g, err := newFixtureWith(fx, seed, 20)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, diffs, err := g.Compare()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range diffs {
+			t.Errorf("disagreement: %v", d)
+		}
+	})
+}
