@@ -107,7 +107,7 @@ func TestWebIdentity(t *testing.T) {
 	t.Run("a valid token for the trusted subject gets a working session", func(t *testing.T) {
 		anon.t = t
 		var out struct {
-			Credentials struct{ AccessKeyId, SecretAccessKey, SessionToken, Expiration string }
+			Credentials                                     struct{ AccessKeyId, SecretAccessKey, SessionToken, Expiration string }
 			SubjectFromWebIdentityToken, Audience, Provider string
 			AssumedRoleUser                                 struct{ Arn, AssumedRoleId string }
 		}

@@ -173,7 +173,7 @@ func TestAssumeRoleWithWebIdentity(t *testing.T) {
 	}{
 		{name: "trusted subject", params: url.Values{"RoleArn": {roleARN("app")}, "RoleSessionName": {"build-1"}, "WebIdentityToken": {good}}, session: "build-1"},
 		{name: "with session policy", params: url.Values{"RoleArn": {roleARN("app")}, "RoleSessionName": {"build-2"}, "WebIdentityToken": {good},
-			"Policy": {`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}`},
+			"Policy":                  {`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}`},
 			"PolicyArns.member.1.arn": {"arn:aws:iam::aws:policy/ReadOnlyAccess"}, "DurationSeconds": {"900"}}, session: "build-2"},
 		{name: "other subject", params: url.Values{"RoleArn": {roleARN("app")}, "RoleSessionName": {"build-1"},
 			"WebIdentityToken": {iss.token(t, "RS256", func(c map[string]any) { c["sub"] = "repo:evil/app" })}},
