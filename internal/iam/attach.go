@@ -54,8 +54,8 @@ func descOf[K entityType]() *entityDesc {
 // entityField is the entity name of an input, and the boundary its
 // resource function found (for iam:PermissionsBoundary).
 type entityField struct {
-	Name     string
-	boundary string
+	Name string
+	found
 }
 
 func (e *entityField) ref() *entityField { return e }
@@ -63,22 +63,20 @@ func (e *entityField) ref() *entityField { return e }
 type entityRef interface{ ref() *entityField }
 
 // entityInfo resolves an entity's ARN and boundary (see userInfo).
-func (s *service) entityInfo(d *entityDesc, acct, name string) (string, string) {
+func (s *service) entityInfo(d *entityDesc, acct, name string, f *found) string {
 	switch d.kind {
 	case store.EntityUser:
-		return s.userInfo(acct, name)
+		return s.userInfo(acct, name, f)
 	case store.EntityRole:
-		return s.roleInfo(acct, name)
+		return s.roleInfo(acct, name, f)
 	}
-	return s.groupARN(acct, name), ""
+	return s.groupARN(acct, name)
 }
 
 func resEntity[K entityType, In any](s *service) api.Resources[In] {
 	return func(c *api.Call, in *In) []string {
 		e := any(in).(entityRef).ref()
-		arn, b := s.entityInfo(descOf[K](), account(c), e.Name)
-		e.boundary = b
-		return []string{arn}
+		return []string{s.entityInfo(descOf[K](), account(c), e.Name, &e.found)}
 	}
 }
 
@@ -120,7 +118,7 @@ func (in *attachInput[K]) DecodeQuery(v url.Values) error {
 }
 
 func (in *attachInput[K]) RequestContext(*api.Call) map[string][]string {
-	m := map[string][]string{keyPolicyARN: {in.PolicyArn}}
+	m := mergeContext(in.resourceContext(), map[string][]string{keyPolicyARN: {in.PolicyArn}})
 	if in.boundary != "" && descOf[K]().hasBoundary {
 		m[keyBoundary] = []string{in.boundary}
 	}
@@ -232,9 +230,9 @@ func (in *putInlineInput[K]) DecodeQuery(v url.Values) error {
 
 func (in *putInlineInput[K]) RequestContext(*api.Call) map[string][]string {
 	if descOf[K]().hasBoundary {
-		return boundaryContext(in.boundary)
+		return mergeContext(in.resourceContext(), boundaryContext(in.boundary))
 	}
-	return nil
+	return in.resourceContext()
 }
 
 type inlineInput[K entityType] struct {
@@ -252,9 +250,9 @@ func (in *inlineInput[K]) DecodeQuery(v url.Values) error {
 
 func (in *inlineInput[K]) RequestContext(*api.Call) map[string][]string {
 	if descOf[K]().hasBoundary {
-		return boundaryContext(in.boundary)
+		return mergeContext(in.resourceContext(), boundaryContext(in.boundary))
 	}
-	return nil
+	return in.resourceContext()
 }
 
 type inlineListInput[K entityType] struct {

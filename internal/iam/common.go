@@ -243,3 +243,29 @@ func mergeContext(a, b map[string][]string) map[string][]string {
 func tagLimit(kind string) *awsproto.Error {
 	return limitExceeded("The number of tags has reached the maximum limit of %d for the %s.", maxTagsPerResource, kind)
 }
+
+// found is what a resource function learned about the user or role a call
+// targets: its tags, which the call supplies as aws:ResourceTag/<key> and
+// iam:ResourceTag/<key> (the condition keys of the user and role resource
+// types), and its boundary for the actions with iam:PermissionsBoundary.
+// Embedding it makes an input a ContextProvider; inputs with their own
+// RequestContext merge resourceContext.
+type found struct {
+	tags     []store.Tag
+	boundary string
+}
+
+func (f *found) resourceContext() map[string][]string {
+	if len(f.tags) == 0 {
+		return nil
+	}
+	m := make(map[string][]string, 2*len(f.tags))
+	for _, t := range f.tags {
+		m["aws:ResourceTag/"+t.Key] = []string{t.Value}
+		m["iam:ResourceTag/"+t.Key] = []string{t.Value}
+	}
+	return m
+}
+
+// RequestContext implements api.ContextProvider.
+func (f *found) RequestContext(*api.Call) map[string][]string { return f.resourceContext() }

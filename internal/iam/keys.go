@@ -12,7 +12,10 @@ import (
 	"github.com/bulwark-security/bulwark/internal/store"
 )
 
-type keyUserInput struct{ UserName string }
+type keyUserInput struct {
+	UserName string
+	found
+}
 
 func (in *keyUserInput) DecodeQuery(v url.Values) error {
 	f := newForm(v)
@@ -23,6 +26,7 @@ func (in *keyUserInput) DecodeQuery(v url.Values) error {
 type listKeysInput struct {
 	UserName string
 	Page     pageInput
+	found
 }
 
 func (in *listKeysInput) DecodeQuery(v url.Values) error {
@@ -32,7 +36,10 @@ func (in *listKeysInput) DecodeQuery(v url.Values) error {
 	return f.err()
 }
 
-type updateKeyInput struct{ UserName, AccessKeyID, Status string }
+type updateKeyInput struct {
+	UserName, AccessKeyID, Status string
+	found
+}
 
 func (in *updateKeyInput) DecodeQuery(v url.Values) error {
 	f := newForm(v)
@@ -42,7 +49,10 @@ func (in *updateKeyInput) DecodeQuery(v url.Values) error {
 	return f.err()
 }
 
-type deleteKeyInput struct{ UserName, AccessKeyID string }
+type deleteKeyInput struct {
+	UserName, AccessKeyID string
+	found
+}
 
 func (in *deleteKeyInput) DecodeQuery(v url.Values) error {
 	f := newForm(v)
@@ -92,30 +102,30 @@ func (s *service) owner(ctx context.Context, c *api.Call, userName string) (keyO
 }
 
 // ownerARN is the resource of a key call: the user's ARN or the caller's.
-func (s *service) ownerARN(c *api.Call, userName string) []string {
+func (s *service) ownerARN(c *api.Call, userName string, f *found) []string {
 	if userName == "" {
 		if c.Principal.IsRoot() {
 			return []string{"arn:aws:iam::" + c.Principal.AccountID + ":root"}
 		}
 		if c.Principal.UserName != "" && c.Principal.RoleName == "" {
-			return s.userARN(c, c.Principal.UserName)
+			return s.userARN(c, c.Principal.UserName, f)
 		}
 		return []string{c.Principal.ARN}
 	}
-	return s.userARN(c, userName)
+	return s.userARN(c, userName, f)
 }
 
 func (s *service) resKeyUser(c *api.Call, in *keyUserInput) []string {
-	return s.ownerARN(c, in.UserName)
+	return s.ownerARN(c, in.UserName, &in.found)
 }
 func (s *service) resListKeys(c *api.Call, in *listKeysInput) []string {
-	return s.ownerARN(c, in.UserName)
+	return s.ownerARN(c, in.UserName, &in.found)
 }
 func (s *service) resUpdateKey(c *api.Call, in *updateKeyInput) []string {
-	return s.ownerARN(c, in.UserName)
+	return s.ownerARN(c, in.UserName, &in.found)
 }
 func (s *service) resDeleteKey(c *api.Call, in *deleteKeyInput) []string {
-	return s.ownerARN(c, in.UserName)
+	return s.ownerARN(c, in.UserName, &in.found)
 }
 
 // resKeyLastUsed authorises on the key's owner (resource type user).

@@ -40,7 +40,7 @@ func (in *createRoleInput) RequestContext(*api.Call) map[string][]string {
 
 type roleInput struct {
 	RoleName string
-	boundary string
+	found
 }
 
 func (in *roleInput) DecodeQuery(v url.Values) error {
@@ -49,13 +49,16 @@ func (in *roleInput) DecodeQuery(v url.Values) error {
 	return f.err()
 }
 
+// RequestContext adds the boundary, which only resRole keeps (for the
+// actions with iam:PermissionsBoundary).
 func (in *roleInput) RequestContext(*api.Call) map[string][]string {
-	return boundaryContext(in.boundary)
+	return mergeContext(in.resourceContext(), boundaryContext(in.boundary))
 }
 
 type rolePageInput struct {
 	RoleName string
 	Page     pageInput
+	found
 }
 
 func (in *rolePageInput) DecodeQuery(v url.Values) error {
@@ -69,6 +72,7 @@ type updateRoleInput struct {
 	RoleName           string
 	Description        *string
 	MaxSessionDuration *int
+	found
 }
 
 func (in *updateRoleInput) DecodeQuery(v url.Values) error {
@@ -84,7 +88,10 @@ func (in *updateRoleInput) DecodeQuery(v url.Values) error {
 	return f.err()
 }
 
-type updateRoleDescriptionInput struct{ RoleName, Description string }
+type updateRoleDescriptionInput struct {
+	RoleName, Description string
+	found
+}
 
 func (in *updateRoleDescriptionInput) DecodeQuery(v url.Values) error {
 	f := newForm(v)
@@ -96,7 +103,10 @@ func (in *updateRoleDescriptionInput) DecodeQuery(v url.Values) error {
 	return f.err()
 }
 
-type assumeRolePolicyInput struct{ RoleName, PolicyDocument string }
+type assumeRolePolicyInput struct {
+	RoleName, PolicyDocument string
+	found
+}
 
 func (in *assumeRolePolicyInput) DecodeQuery(v url.Values) error {
 	f := newForm(v)
@@ -108,6 +118,7 @@ func (in *assumeRolePolicyInput) DecodeQuery(v url.Values) error {
 type tagRoleInput struct {
 	RoleName string
 	Tags     []store.Tag
+	found
 }
 
 func (in *tagRoleInput) DecodeQuery(v url.Values) error {
@@ -120,11 +131,14 @@ func (in *tagRoleInput) DecodeQuery(v url.Values) error {
 	return f.err()
 }
 
-func (in *tagRoleInput) RequestContext(*api.Call) map[string][]string { return tagContext(in.Tags) }
+func (in *tagRoleInput) RequestContext(*api.Call) map[string][]string {
+	return mergeContext(in.resourceContext(), tagContext(in.Tags))
+}
 
 type untagRoleInput struct {
 	RoleName string
 	TagKeys  []string
+	found
 }
 
 func (in *untagRoleInput) DecodeQuery(v url.Values) error {
@@ -135,10 +149,13 @@ func (in *untagRoleInput) DecodeQuery(v url.Values) error {
 }
 
 func (in *untagRoleInput) RequestContext(*api.Call) map[string][]string {
-	return map[string][]string{keyTagKeys: in.TagKeys}
+	return mergeContext(in.resourceContext(), map[string][]string{keyTagKeys: in.TagKeys})
 }
 
-type roleBoundaryInput struct{ RoleName, PermissionsBoundary string }
+type roleBoundaryInput struct {
+	RoleName, PermissionsBoundary string
+	found
+}
 
 func (in *roleBoundaryInput) DecodeQuery(v url.Values) error {
 	f := newForm(v)
@@ -148,22 +165,25 @@ func (in *roleBoundaryInput) DecodeQuery(v url.Values) error {
 }
 
 func (in *roleBoundaryInput) RequestContext(*api.Call) map[string][]string {
-	return boundaryContext(in.PermissionsBoundary)
+	return mergeContext(in.resourceContext(), boundaryContext(in.PermissionsBoundary))
 }
 
 // roleInfo resolves a role's ARN and boundary (see userInfo).
-func (s *service) roleInfo(acct, name string) (arn, boundary string) {
+func (s *service) roleInfo(acct, name string, f *found) string {
 	ctx, cancel := lookupContext()
 	defer cancel()
 	r, err := s.cfg.IAM.GetRole(ctx, acct, name)
 	if err != nil {
-		return entityARN(acct, "role", "/", name), ""
+		return entityARN(acct, "role", "/", name)
 	}
-	return r.ARN, r.PermissionsBoundary
+	f.tags, f.boundary = r.Tags, r.PermissionsBoundary
+	return r.ARN
 }
 
-func (s *service) roleARN(c *api.Call, name string) []string {
-	arn, _ := s.roleInfo(account(c), name)
+// roleARN resolves the role's ARN and tags and drops the boundary (see userARN).
+func (s *service) roleARN(c *api.Call, name string, f *found) []string {
+	arn := s.roleInfo(account(c), name, f)
+	f.boundary = ""
 	return []string{arn}
 }
 
@@ -172,42 +192,40 @@ func (s *service) resCreateRole(c *api.Call, in *createRoleInput) []string {
 }
 
 func (s *service) resRole(c *api.Call, in *roleInput) []string {
-	arn, b := s.roleInfo(account(c), in.RoleName)
-	in.boundary = b
-	return []string{arn}
+	return []string{s.roleInfo(account(c), in.RoleName, &in.found)}
 }
 
 // resRolePlain is resRole for actions without iam:PermissionsBoundary.
 func (s *service) resRolePlain(c *api.Call, in *roleInput) []string {
-	return s.roleARN(c, in.RoleName)
+	return s.roleARN(c, in.RoleName, &in.found)
 }
 
 func (s *service) resRolePage(c *api.Call, in *rolePageInput) []string {
-	return s.roleARN(c, in.RoleName)
+	return s.roleARN(c, in.RoleName, &in.found)
 }
 
 func (s *service) resUpdateRole(c *api.Call, in *updateRoleInput) []string {
-	return s.roleARN(c, in.RoleName)
+	return s.roleARN(c, in.RoleName, &in.found)
 }
 
 func (s *service) resUpdateRoleDescription(c *api.Call, in *updateRoleDescriptionInput) []string {
-	return s.roleARN(c, in.RoleName)
+	return s.roleARN(c, in.RoleName, &in.found)
 }
 
 func (s *service) resAssumeRolePolicy(c *api.Call, in *assumeRolePolicyInput) []string {
-	return s.roleARN(c, in.RoleName)
+	return s.roleARN(c, in.RoleName, &in.found)
 }
 
 func (s *service) resTagRole(c *api.Call, in *tagRoleInput) []string {
-	return s.roleARN(c, in.RoleName)
+	return s.roleARN(c, in.RoleName, &in.found)
 }
 
 func (s *service) resUntagRole(c *api.Call, in *untagRoleInput) []string {
-	return s.roleARN(c, in.RoleName)
+	return s.roleARN(c, in.RoleName, &in.found)
 }
 
 func (s *service) resRoleBoundary(c *api.Call, in *roleBoundaryInput) []string {
-	return s.roleARN(c, in.RoleName)
+	return s.roleARN(c, in.RoleName, &in.found)
 }
 
 type roleLastUsedXML struct {

@@ -89,6 +89,16 @@ func TestAuthorizationInputs(t *testing.T) {
 		h.ok("CreateRole", "RoleName", "app", "Path", "/svc/", "AssumeRolePolicyDocument", trustDoc)
 		h.ok("CreateGroup", "GroupName", "devs")
 		h.ok("CreatePolicy", "PolicyName", "Mine", "PolicyDocument", s3Doc)
+		h.ok("CreateRole", "RoleName", "tagged", "AssumeRolePolicyDocument", trustDoc, "Tags.member.1.Key", "team", "Tags.member.1.Value", "blue",
+			"PermissionsBoundary", policyARN("Mine"))
+		h.ok("CreateUser", "UserName", "carol", "Tags.member.1.Key", "cost", "Tags.member.1.Value", "42")
+		rt := func(kv ...string) map[string][]string {
+			m := map[string][]string{}
+			for i := 0; i+1 < len(kv); i += 2 {
+				m[kv[i]] = []string{kv[i+1]}
+			}
+			return m
+		}
 		cases := []struct {
 			action    string
 			params    []string
@@ -122,6 +132,19 @@ func TestAuthorizationInputs(t *testing.T) {
 			{"CreateAccessKey", p("UserName", "bob"), []string{"arn:aws:iam::111122223333:user/division/bob"}, nil},
 			{"CreateOpenIDConnectProvider", p("Url", "https://Issuer.example.com/"), []string{"arn:aws:iam::111122223333:oidc-provider/issuer.example.com"}, nil},
 			{"GetAccountAuthorizationDetails", nil, []string{"*"}, nil},
+			// Tags of the target user or role are aws:ResourceTag and iam:ResourceTag keys.
+			{"GetRole", p("RoleName", "tagged"), []string{"arn:aws:iam::111122223333:role/tagged"},
+				rt("aws:ResourceTag/team", "blue", "iam:ResourceTag/team", "blue")},
+			{"AttachRolePolicy", p("RoleName", "tagged", "PolicyArn", policyARN("Mine")), []string{"arn:aws:iam::111122223333:role/tagged"},
+				rt("aws:ResourceTag/team", "blue", "iam:ResourceTag/team", "blue", "iam:PolicyARN", policyARN("Mine"), "iam:PermissionsBoundary", policyARN("Mine"))},
+			{"TagRole", p("RoleName", "tagged", "Tags.member.1.Key", "env", "Tags.member.1.Value", "prod"), []string{"arn:aws:iam::111122223333:role/tagged"},
+				map[string][]string{"aws:ResourceTag/team": {"blue"}, "iam:ResourceTag/team": {"blue"}, "aws:RequestTag/env": {"prod"}, "aws:TagKeys": {"env"}}},
+			{"DeleteRolePermissionsBoundary", p("RoleName", "tagged"), []string{"arn:aws:iam::111122223333:role/tagged"},
+				rt("aws:ResourceTag/team", "blue", "iam:ResourceTag/team", "blue", "iam:PermissionsBoundary", policyARN("Mine"))},
+			{"ListAccessKeys", p("UserName", "carol"), []string{"arn:aws:iam::111122223333:user/carol"},
+				rt("aws:ResourceTag/cost", "42", "iam:ResourceTag/cost", "42")},
+			{"PutUserPolicy", p("UserName", "carol", "PolicyName", "x", "PolicyDocument", s3Doc), []string{"arn:aws:iam::111122223333:user/carol"},
+				rt("aws:ResourceTag/cost", "42", "iam:ResourceTag/cost", "42")},
 		}
 		for _, c := range cases {
 			t.Run(c.action, func(t *testing.T) {

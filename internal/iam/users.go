@@ -44,7 +44,7 @@ func (in *createUserInput) RequestContext(*api.Call) map[string][]string {
 // userInput names one user; GetUser alone may omit it.
 type userInput struct {
 	UserName string
-	boundary string
+	found
 }
 
 func (in *userInput) DecodeQuery(v url.Values) error {
@@ -53,11 +53,16 @@ func (in *userInput) DecodeQuery(v url.Values) error {
 	return f.err()
 }
 
+// RequestContext adds the boundary, which only resUser keeps (for the
+// actions with iam:PermissionsBoundary).
 func (in *userInput) RequestContext(*api.Call) map[string][]string {
-	return boundaryContext(in.boundary)
+	return mergeContext(in.resourceContext(), boundaryContext(in.boundary))
 }
 
-type optUserInput struct{ UserName string }
+type optUserInput struct {
+	UserName string
+	found
+}
 
 func (in *optUserInput) DecodeQuery(v url.Values) error {
 	f := newForm(v)
@@ -77,7 +82,10 @@ func (in *listInput) DecodeQuery(v url.Values) error {
 	return f.err()
 }
 
-type updateUserInput struct{ UserName, NewUserName, NewPath string }
+type updateUserInput struct {
+	UserName, NewUserName, NewPath string
+	found
+}
 
 func (in *updateUserInput) DecodeQuery(v url.Values) error {
 	f := newForm(v)
@@ -90,6 +98,7 @@ func (in *updateUserInput) DecodeQuery(v url.Values) error {
 type tagUserInput struct {
 	UserName string
 	Tags     []store.Tag
+	found
 }
 
 func (in *tagUserInput) DecodeQuery(v url.Values) error {
@@ -102,11 +111,14 @@ func (in *tagUserInput) DecodeQuery(v url.Values) error {
 	return f.err()
 }
 
-func (in *tagUserInput) RequestContext(*api.Call) map[string][]string { return tagContext(in.Tags) }
+func (in *tagUserInput) RequestContext(*api.Call) map[string][]string {
+	return mergeContext(in.resourceContext(), tagContext(in.Tags))
+}
 
 type untagUserInput struct {
 	UserName string
 	TagKeys  []string
+	found
 }
 
 func (in *untagUserInput) DecodeQuery(v url.Values) error {
@@ -117,12 +129,13 @@ func (in *untagUserInput) DecodeQuery(v url.Values) error {
 }
 
 func (in *untagUserInput) RequestContext(*api.Call) map[string][]string {
-	return map[string][]string{keyTagKeys: in.TagKeys}
+	return mergeContext(in.resourceContext(), map[string][]string{keyTagKeys: in.TagKeys})
 }
 
 type userPageInput struct {
 	UserName string
 	Page     pageInput
+	found
 }
 
 func (in *userPageInput) DecodeQuery(v url.Values) error {
@@ -132,7 +145,10 @@ func (in *userPageInput) DecodeQuery(v url.Values) error {
 	return f.err()
 }
 
-type userBoundaryInput struct{ UserName, PermissionsBoundary string }
+type userBoundaryInput struct {
+	UserName, PermissionsBoundary string
+	found
+}
 
 func (in *userBoundaryInput) DecodeQuery(v url.Values) error {
 	f := newForm(v)
@@ -142,7 +158,7 @@ func (in *userBoundaryInput) DecodeQuery(v url.Values) error {
 }
 
 func (in *userBoundaryInput) RequestContext(*api.Call) map[string][]string {
-	return boundaryContext(in.PermissionsBoundary)
+	return mergeContext(in.resourceContext(), boundaryContext(in.PermissionsBoundary))
 }
 
 func boundaryContext(arn string) map[string][]string {
@@ -157,18 +173,22 @@ func boundaryContext(arn string) map[string][]string {
 // userInfo resolves a user's ARN (with its path, which policies may match)
 // and boundary; a user that does not exist gets the ARN with path "/" and
 // the handler answers NoSuchEntity after authorisation, as AWS does.
-func (s *service) userInfo(acct, name string) (arn, boundary string) {
+func (s *service) userInfo(acct, name string, f *found) string {
 	ctx, cancel := lookupContext()
 	defer cancel()
 	u, err := s.cfg.IAM.GetUser(ctx, acct, name)
 	if err != nil {
-		return entityARN(acct, "user", "/", name), ""
+		return entityARN(acct, "user", "/", name)
 	}
-	return u.ARN, u.PermissionsBoundary
+	f.tags, f.boundary = u.Tags, u.PermissionsBoundary
+	return u.ARN
 }
 
-func (s *service) userARN(c *api.Call, name string) []string {
-	arn, _ := s.userInfo(account(c), name)
+// userARN resolves the user's ARN and tags and drops the boundary, for the
+// actions without iam:PermissionsBoundary.
+func (s *service) userARN(c *api.Call, name string, f *found) []string {
+	arn := s.userInfo(account(c), name, f)
+	f.boundary = ""
 	return []string{arn}
 }
 
@@ -177,43 +197,40 @@ func (s *service) resCreateUser(c *api.Call, in *createUserInput) []string {
 }
 
 func (s *service) resUser(c *api.Call, in *userInput) []string {
-	arn, b := s.userInfo(account(c), in.UserName)
-	in.boundary = b
-	return []string{arn}
+	return []string{s.userInfo(account(c), in.UserName, &in.found)}
 }
 
 // resUserPlain is resUser for actions without the iam:PermissionsBoundary
 // condition key (the IAM User Guide lists the actions that have it).
 func (s *service) resUserPlain(c *api.Call, in *userInput) []string {
-	return s.userARN(c, in.UserName)
+	return s.userARN(c, in.UserName, &in.found)
 }
 
 func (s *service) resOptUser(c *api.Call, in *optUserInput) []string {
 	if in.UserName == "" {
 		return []string{c.Principal.ARN}
 	}
-	return s.userARN(c, in.UserName)
+	return s.userARN(c, in.UserName, &in.found)
 }
 
 func (s *service) resUpdateUser(c *api.Call, in *updateUserInput) []string {
-	arn, _ := s.userInfo(account(c), in.UserName)
-	return []string{arn}
+	return s.userARN(c, in.UserName, &in.found)
 }
 
 func (s *service) resTagUser(c *api.Call, in *tagUserInput) []string {
-	return s.userARN(c, in.UserName)
+	return s.userARN(c, in.UserName, &in.found)
 }
 
 func (s *service) resUntagUser(c *api.Call, in *untagUserInput) []string {
-	return s.userARN(c, in.UserName)
+	return s.userARN(c, in.UserName, &in.found)
 }
 
 func (s *service) resUserPage(c *api.Call, in *userPageInput) []string {
-	return s.userARN(c, in.UserName)
+	return s.userARN(c, in.UserName, &in.found)
 }
 
 func (s *service) resUserBoundary(c *api.Call, in *userBoundaryInput) []string {
-	return s.userARN(c, in.UserName)
+	return s.userARN(c, in.UserName, &in.found)
 }
 
 // Results.
