@@ -81,10 +81,12 @@ type OPA struct {
 }
 
 // NewOPA compiles the Rego module and prepares the decision query.
-func NewOPA(ctx context.Context) (*OPA, error) {
+func NewOPA(ctx context.Context) (*OPA, error) { return newOPASource(ctx, RegoSource()) }
+
+func newOPASource(ctx context.Context, src string) (*OPA, error) {
 	pq, err := rego.New(
 		rego.Query("data.bulwark.authz.decision"),
-		rego.Module("authz.rego", RegoSource()),
+		rego.Module("authz.rego", src),
 	).PrepareForEval(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("prepare rego: %w", err)

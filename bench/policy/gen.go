@@ -99,10 +99,15 @@ func Generate(seed uint64, n int) []Request {
 			owner = RoleName(rng.IntN(Roles))
 		}
 		action := Actions[rng.IntN(len(Actions))]
+		variant := rng.IntN(12)
+		if rng.IntN(10) == 0 {
+			// Reads of shared secrets, which only the tag-and-date grant allows.
+			action, variant = "secretsmanager:GetSecretValue", 2
+		}
 		q := Request{
 			Role:            r,
 			Action:          action,
-			Resource:        resourceFor(action, owner, rng.IntN(12)),
+			Resource:        resourceFor(action, owner, variant),
 			SourceIP:        pick(rng, "10.1.2.3", "10.200.0.7", "192.168.1.20", "203.0.113.9", "fd00::17", "2001:db8::1"),
 			CurrentTime:     pick(rng, "2026-11-23T10:00:00Z", "2029-12-31T23:59:59Z", "2030-01-01T00:00:00Z", "2031-06-01T08:00:00Z"),
 			MFA:             pick(rng, "true", "false", ""),

@@ -1,6 +1,8 @@
 package policybench
 
 import (
+	"context"
+	"strings"
 	"sync"
 	"testing"
 
@@ -32,6 +34,52 @@ func TestEnginesAgree(t *testing.T) {
 			t.Errorf("only %d requests decided %v: the mix is too thin", counts[e], e)
 		}
 	}
+	// Agreement only means something if every statement of the set
+	// decides some requests: count the deciding statements by Sid.
+	decided := map[string]int{}
+	var pc policy.Context
+	for i := range f.Requests {
+		q := &f.Requests[i]
+		f.Bulwark.Decide(&pc, q)
+		req := f.Bulwark.request(&pc, q)
+		d := policy.Evaluate(f.Bulwark.sets[q.Role], &req)
+		for _, st := range d.Statements() {
+			decided[st.Sid()]++
+		}
+	}
+	for _, sid := range []string{"ReadOwnSecrets", "OwnKey", "OwnBucket", "OwnQueues", "OwnTables", "OwnLogs",
+		"SharedSecrets", "OwnParameters", "NoProdSecretDelete", "TLSOnly", "ManageOwnSecrets", "BroadRead"} {
+		if decided[sid] == 0 {
+			t.Errorf("statement %s decided no request: the generator does not exercise it", sid)
+		}
+	}
+	t.Logf("deciding statements: %v", decided)
+}
+
+// TestEnginesAgreeDetectsChange makes sure the equality test has teeth: a
+// Rego set that moves the shared-secrets expiry by a year must disagree.
+func TestEnginesAgreeDetectsChange(t *testing.T) {
+	f, err := NewFixture(1, equalityRequests)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mutated := strings.Replace(RegoSource(), `time.parse_rfc3339_ns("2030-01-01T00:00:00Z")`, `time.parse_rfc3339_ns("2031-01-01T00:00:00Z")`, -1)
+	if f.OPA, err = newOPASource(context.Background(), mutated); err != nil {
+		t.Fatal(err)
+	}
+	for i := range f.Requests {
+		if f.opaIn[i], err = f.OPA.Input(&f.Requests[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, diffs, err := f.Compare()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(diffs) == 0 {
+		t.Fatal("a changed expiry went unnoticed")
+	}
+	t.Logf("%d disagreements after the change, e.g. %v", len(diffs), diffs[0])
 }
 
 // TestBulwarkAllocs holds Bulwark's decision, context filling included, to
