@@ -149,6 +149,17 @@ func TestWebIdentity(t *testing.T) {
 			assume(other.token(t, other.key, "repo:acme/app"))...)
 	})
 
+	t.Run("unsigned calls are audited", func(t *testing.T) {
+		logs := s.logs.String()
+		for _, want := range []string{`"eventName":"AssumeRoleWithWebIdentity","principal":"","accessKeyId":"","sourceIP":"127.0.0.1","errorCode":""`,
+			`"eventName":"AssumeRoleWithWebIdentity","principal":"","accessKeyId":"","sourceIP":"127.0.0.1","errorCode":"AccessDenied"`,
+			`"eventName":"AssumeRoleWithWebIdentity","principal":"","accessKeyId":"","sourceIP":"127.0.0.1","errorCode":"InvalidIdentityToken"`} {
+			if !strings.Contains(logs, want) {
+				t.Errorf("no audit record %s", want)
+			}
+		}
+	})
+
 	t.Run("other unsigned calls still need a signature", func(t *testing.T) {
 		for _, form := range []url.Values{
 			{"Action": {"GetCallerIdentity"}, "Version": {"2011-06-15"}},

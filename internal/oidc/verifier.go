@@ -80,7 +80,13 @@ type entry struct {
 	keys      []key
 	fetchedAt time.Time
 	triedAt   time.Time
+	// failErr is the last failed fetch when no keys are cached; it is
+	// answered without a new fetch until failBackoff has passed, so a
+	// down issuer does not queue every request behind a timeout.
+	failErr error
 }
+
+const failBackoff = 5 * time.Second
 
 // NewVerifier returns a Verifier with cfg's zero fields defaulted.
 func NewVerifier(cfg Config) *Verifier {
@@ -224,15 +230,19 @@ func (v *Verifier) keys(ctx context.Context, p Provider, kid string) ([]key, err
 	if fresh && (known || now.Sub(e.triedAt) < v.cfg.RefetchInterval) {
 		return e.keys, nil
 	}
+	if !fresh && e.failErr != nil && now.Sub(e.triedAt) < failBackoff {
+		return nil, e.failErr
+	}
 	e.triedAt = now
 	keys, err := v.fetch(ctx, p.URL, tps)
 	if err != nil {
 		if fresh {
 			return e.keys, nil // rotation check failed; the cached keys still stand
 		}
+		e.failErr = err
 		return nil, err
 	}
-	e.keys, e.fetchedAt = keys, now
+	e.keys, e.fetchedAt, e.failErr = keys, now, nil
 	return keys, nil
 }
 
