@@ -34,7 +34,7 @@ type issuer struct {
 	jwks    atomic.Value // []map[string]string
 }
 
-func newIssuer(t *testing.T) *issuer {
+func newIssuer(t testing.TB) *issuer {
 	t.Helper()
 	iss := &issuer{}
 	var err error
@@ -84,7 +84,7 @@ func (iss *issuer) claims(now time.Time) map[string]any {
 
 // sign makes a compact JWS; alg decides the key (RS*: the RSA key, ES256:
 // the EC key, HS256: hmacKey, none: no signature).
-func (iss *issuer) sign(t *testing.T, header, claims map[string]any, hmacKey []byte) string {
+func (iss *issuer) sign(t testing.TB, header, claims map[string]any, hmacKey []byte) string {
 	t.Helper()
 	hb, _ := json.Marshal(header)
 	cb, _ := json.Marshal(claims)
@@ -316,4 +316,41 @@ func FuzzParseJWT(f *testing.F) {
 			t.Fatalf("bad parse of %q", s)
 		}
 	})
+}
+
+func FuzzParseJWKS(f *testing.F) {
+	f.Add([]byte(`{"keys":[{"kty":"RSA","kid":"a","n":"AQAB","e":"AQAB"}]}`))
+	f.Add([]byte(`{"keys":[{"kty":"EC","crv":"P-256","x":"AAAA","y":"AAAA"}]}`))
+	f.Add([]byte(`{"keys":[]}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		keys, err := parseJWKS(b)
+		if err == nil && (len(keys) == 0 || len(keys) > maxKeys) {
+			t.Fatalf("%d keys without error", len(keys))
+		}
+		for i := range keys {
+			for alg := range algorithms {
+				_ = keys[i].usable(alg)
+			}
+		}
+	})
+}
+
+// BenchmarkVerify measures parsing and verifying a token with the keys
+// cached (the steady state).
+func BenchmarkVerify(b *testing.B) {
+	iss := newIssuer(b)
+	v := NewVerifier(Config{})
+	now := time.Now()
+	for _, alg := range []string{"RS256", "ES256"} {
+		kid := map[string]string{"RS256": "rsa1", "ES256": "ec1"}[alg]
+		tok := iss.sign(b, map[string]any{"alg": alg, "kid": kid}, iss.claims(now), nil)
+		b.Run(alg, func(b *testing.B) {
+			ctx := context.Background()
+			for b.Loop() {
+				if _, err := v.Parse(ctx, tok, iss.provider()); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 }
