@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"crypto"
 	"crypto/rand"
 	"crypto/rsa"
@@ -9,6 +10,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"io"
 	"math/big"
 	"net/http"
@@ -17,6 +19,10 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+	ststypes "github.com/aws/aws-sdk-go-v2/service/sts/types"
 )
 
 // oidcIssuer is a loopback OpenID Connect provider with a self-signed
@@ -59,10 +65,15 @@ func (iss *oidcIssuer) thumbprint() string {
 // token signs an ID token for sub with key (the issuer's, or a forger's).
 func (iss *oidcIssuer) token(t *testing.T, key *rsa.PrivateKey, sub string) string {
 	t.Helper()
+	return iss.tokenExp(t, key, sub, time.Now().Add(10*time.Minute))
+}
+
+func (iss *oidcIssuer) tokenExp(t *testing.T, key *rsa.PrivateKey, sub string, exp time.Time) string {
+	t.Helper()
 	enc := base64.RawURLEncoding
 	h, _ := json.Marshal(map[string]string{"alg": "RS256", "kid": "k1", "typ": "JWT"})
 	now := time.Now()
-	c, _ := json.Marshal(map[string]any{"iss": iss.srv.URL, "sub": sub, "aud": "my-app", "iat": now.Unix(), "exp": now.Add(10 * time.Minute).Unix()})
+	c, _ := json.Marshal(map[string]any{"iss": iss.srv.URL, "sub": sub, "aud": "my-app", "iat": now.Add(-time.Hour).Unix(), "exp": exp.Unix()})
 	input := enc.EncodeToString(h) + "." + enc.EncodeToString(c)
 	d := sha256.Sum256([]byte(input))
 	sig, err := rsa.SignPKCS1v15(rand.Reader, key, crypto.SHA256, d[:])
@@ -147,6 +158,28 @@ func TestWebIdentity(t *testing.T) {
 		other := newOIDCIssuer(t)
 		anon.fails("InvalidIdentityToken", []string{"No OpenIDConnect provider found"},
 			assume(other.token(t, other.key, "repo:acme/app"))...)
+	})
+
+	t.Run("aws-sdk-go-v2 without credentials", func(t *testing.T) {
+		client := sts.New(sts.Options{Region: "us-east-1", BaseEndpoint: aws.String(s.Endpoint), RetryMaxAttempts: 1})
+		ctx := context.Background()
+		in := func(tok string) *sts.AssumeRoleWithWebIdentityInput {
+			return &sts.AssumeRoleWithWebIdentityInput{RoleArn: aws.String(roleARN), RoleSessionName: aws.String("sdk"),
+				WebIdentityToken: aws.String(tok), DurationSeconds: aws.Int32(900)}
+		}
+		out, err := client.AssumeRoleWithWebIdentity(ctx, in(iss.token(t, iss.key, "repo:acme/app")))
+		if err != nil {
+			t.Fatalf("AssumeRoleWithWebIdentity: %v", err)
+		}
+		if aws.ToString(out.AssumedRoleUser.Arn) != "arn:aws:sts::"+acct+":assumed-role/ci-deployer/sdk" ||
+			time.Until(aws.ToTime(out.Credentials.Expiration)) > 16*time.Minute {
+			t.Fatalf("unexpected result %+v %+v", out.AssumedRoleUser, out.Credentials.Expiration)
+		}
+		_, err = client.AssumeRoleWithWebIdentity(ctx, in(iss.tokenExp(t, iss.key, "repo:acme/app", time.Now().Add(-10*time.Minute))))
+		var expired *ststypes.ExpiredTokenException
+		if !errors.As(err, &expired) {
+			t.Fatalf("expired token: err = %v, want ExpiredTokenException", err)
+		}
 	})
 
 	t.Run("unsigned calls are audited", func(t *testing.T) {
