@@ -30,8 +30,6 @@ const (
 	labelSession       = "a resource-based policy naming the role session (or \"*\") is not limited by the session policy, as IAM documents; iam-simulate applies the session policy anyway"
 	labelVersion2008   = "iam-simulate substitutes policy variables in Version 2008-10-17 policies, where IAM treats \"${...}\" as literal text"
 	labelEpoch         = "iam-simulate compares an epoch-seconds Date* policy value with ISO dates in milliseconds"
-	bugUnresolved      = "BUG (reported): an unresolvable policy variable in NotResource or under a negated operator lets the statement apply in Bulwark; IAM treats the statement as invalid"
-	bugMultiValued     = "BUG (reported): Bulwark substitutes a multivalued key (aws:TagKeys) as a policy variable when it holds one value; IAM never substitutes multivalued keys"
 )
 
 var adjustments = []adjustment{
@@ -115,37 +113,6 @@ var adjustments = []adjustment{
 				}
 			}
 			return st, changed
-		})
-	}},
-	// IAM User Guide, "IAM policy elements: Variables and tags": "If AWS
-	// cannot resolve a variable this might cause the entire statement to be
-	// invalid". Bulwark treats the unresolvable pattern or value as matching
-	// nothing: the same for Resource and positive operators, but NotResource
-	// and negated operators then hold and the statement applies, so an Allow
-	// grants more than IAM would. Rewritten: such statements are dropped.
-	{bugUnresolved, func(c *diffCase, sim *simulation) bool {
-		return rewriteStatements(sim, func(version string, st map[string]any) (map[string]any, bool) {
-			if version == "2012-10-17" && hasVariable(st, func(key string) bool {
-				_, ok := c.req.Context.Lookup(key)
-				return !ok
-			}) {
-				return nil, true
-			}
-			return st, false
-		})
-	}},
-	// IAM User Guide, "Single-valued vs. multivalued context keys": "you
-	// cannot use a multivalued context key as a policy variable", and a key
-	// is multivalued by type (aws:TagKeys), not by how many values a request
-	// holds. Bulwark's Context has no key types and substitutes a key that
-	// holds exactly one value. Rewritten: statements
-	// naming ${aws:TagKeys} are dropped, as unresolvable.
-	{bugMultiValued, func(c *diffCase, sim *simulation) bool {
-		return rewriteStatements(sim, func(version string, st map[string]any) (map[string]any, bool) {
-			if version == "2012-10-17" && hasVariable(st, func(key string) bool { return strings.EqualFold(key, "aws:TagKeys") }) {
-				return nil, true
-			}
-			return st, false
 		})
 	}},
 }

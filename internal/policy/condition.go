@@ -105,6 +105,8 @@ type cond struct {
 	lower  string // key in lower case
 	hash   uint64
 	values []cval
+	// vars: some value holds a policy variable without a default.
+	vars bool
 }
 
 type cval struct {
@@ -126,10 +128,13 @@ func compileCondition(c *Condition, vars bool) cond {
 		switch spec.base {
 		case opStringEquals, opStringEqualsIgnoreCase:
 			cv.pat = compilePattern(v, vars, false)
+			out.vars = out.vars || cv.pat.needsVar()
 		case opStringLike:
 			cv.pat = compilePattern(v, vars, true)
+			out.vars = out.vars || cv.pat.needsVar()
 		case opArnLike:
 			cv.arn = compileARN(v, vars)
+			out.vars = out.vars || cv.arn.needsVar()
 		case opNumericEquals, opNumericLessThan, opNumericLessThanEquals, opNumericGreaterThan, opNumericGreaterThanEquals:
 			cv.num, _ = strconv.ParseFloat(v, 64)
 		case opDateEquals, opDateLessThan, opDateLessThanEquals, opDateGreaterThan, opDateGreaterThanEquals:
@@ -168,6 +173,8 @@ func (c *cond) eval(ev *evaluator) bool {
 		return false
 	}
 	if !present {
+		// The values are never compared, so a policy variable in them
+		// cannot change the outcome and need not resolve.
 		ev.missing(&c.key)
 		switch {
 		case c.spec.ifExists, c.spec.set == setForAll:
@@ -176,6 +183,16 @@ func (c *cond) eval(ev *evaluator) bool {
 			return false
 		}
 		return c.spec.negated
+	}
+	// A negated operator holds only when the request value differs from
+	// every policy value; a value with an unresolvable variable cannot be
+	// shown to differ, so the condition is false (IAM User Guide,
+	// "Variables and tags": "If AWS cannot resolve a variable this might
+	// cause the entire statement to be invalid"). Checking every value
+	// first keeps the answer independent of how far a match reads. A
+	// positive operator needs no check: such a value matches nothing.
+	if c.vars && c.spec.negated && !c.resolvable(ev) {
+		return false
 	}
 	vals := ev.ctx.vals[start:end]
 	switch c.spec.set {
@@ -200,6 +217,21 @@ func (c *cond) eval(ev *evaluator) bool {
 		}
 	}
 	return c.spec.negated
+}
+
+// resolvable reports whether every policy variable of the values can be
+// substituted, recording absent keys as missing.
+func (c *cond) resolvable(ev *evaluator) bool {
+	ok := true
+	for i := range c.values {
+		v := &c.values[i]
+		if c.spec.base == opArnLike {
+			ok = v.arn.resolvable(ev) && ok
+		} else {
+			ok = v.pat.resolvable(ev) && ok
+		}
+	}
+	return ok
 }
 
 // matchAny reports whether the request value rv matches any policy value

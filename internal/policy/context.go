@@ -142,3 +142,32 @@ func (c *Context) findLower(key, lower string, h uint64) (start, end int32, ok b
 	}
 	return 0, 0, false
 }
+
+// multiValuedKeys are the context keys whose type is multivalued
+// (ArrayOf...): the global keys of the IAM User Guide, "AWS global condition
+// context keys" (Value type: Multivalued), and the multivalued keys of the
+// services Bulwark serves from the Service Authorization Reference
+// (ArrayOfString, ArrayOfARN). "You can't use a multivalued context key as a
+// policy variable" (IAM User Guide, "Single-valued vs. multivalued context
+// keys"), even when a request holds one value. Lower case.
+var multiValuedKeys = map[string]bool{
+	"aws:calledvia":                    true,
+	"aws:principalorgpaths":            true,
+	"aws:principalservicenameslist":    true,
+	"aws:resourceorgpaths":             true,
+	"aws:sourceorgpaths":               true,
+	"aws:tagkeys":                      true,
+	"aws:vpceorgpaths":                 true,
+	"iam:accountpropertynamespaces":    true,
+	"kms:encryptioncontextkeys":        true,
+	"kms:grantoperations":              true,
+	"kms:resourcealiases":              true,
+	"secretsmanager:addreplicaregions": true,
+	"sts:identitytokenaudience":        true,
+	"sts:requestcontextproviders":      true,
+	"sts:transitivetagkeys":            true,
+}
+
+// isMultiValuedKey reports whether key is a multivalued context key. Only
+// the compiler calls it.
+func isMultiValuedKey(key string) bool { return multiValuedKeys[strings.ToLower(key)] }

@@ -46,11 +46,33 @@
 // (package arn); several condition operators and several keys are ANDed,
 // several values of one key ORed (NORed for negated operators). Absent keys
 // follow AWS: ...IfExists and ForAllValues are true, ForAnyValue and the
-// positive operators false, negated operators true. Policy variables
-// (Version 2012-10-17 only) are substituted in Resource and in String* and
-// Arn* condition values; a variable whose key is absent (and has no
-// default) makes that element not match. Keys that conditions needed but
-// the request lacked are reported in Decision.MissingKeys.
+// positive operators false, negated operators true. Keys that conditions
+// or policy variables needed but the request lacked are reported in
+// Decision.MissingKeys.
+//
+// Policy variables (Version 2012-10-17 only) are substituted in Resource,
+// NotResource and String* and Arn* condition values. A variable is
+// unresolvable when it has no default and its key is absent, holds several
+// values, or is a multivalued key by type (aws:TagKeys, aws:CalledVia,
+// aws:PrincipalServiceNamesList, the *OrgPaths keys, sts:TransitiveTagKeys,
+// ...; "you can't use a multivalued context key as a policy variable"),
+// even with one value; IAM accepts such policies, so this is decided at
+// evaluation, not at parse time. AWS says only that an unresolvable
+// variable "might cause the entire statement to be invalid"; Bulwark reads
+// it as: whatever could depend on the variable does not match, so the
+// statement does not apply, neither as an Allow nor as a Deny, and can
+// never grant more than the variable's true value would. Precisely: a
+// Resource entry or positive-operator value holding one matches nothing
+// (other entries and values still can); a negated operator (StringNotEquals,
+// ArnNotLike, ...) with such a value is false when its key is present; a
+// NotResource entry holding one, that names the request's partition,
+// service, region, account and resource type, makes NotResource fail.
+// Where the variable cannot matter the usual rules decide: a condition on
+// an absent key never compares values, and a NotResource entry for another
+// resource type excludes nothing. This is the reading of
+// @cloud-copilot/iam-simulate, against which bench/policy checks Bulwark.
+// A Deny that does not apply only removes a Deny, so adding a Deny
+// statement still never turns a Deny into an Allow.
 //
 // Service control policies and resource control policies are not modelled.
 package policy

@@ -269,6 +269,9 @@ type evaluator struct {
 	// colon is false for a malformed action without a service prefix,
 	// which only "*" (or a wildcard service pattern) can match.
 	colon bool
+	// loose makes an unresolvable policy variable match like "*", to ask
+	// whether a pattern could match for some value of the variable.
+	loose bool
 	dec   *Decision
 }
 
@@ -292,17 +295,26 @@ func (ev *evaluator) missing(key *string) {
 }
 
 func (ev *evaluator) variable(t *tok) (string, bool) {
+	// A multivalued key never substitutes, whatever number of values the
+	// request holds (IAM User Guide, "Single-valued vs. multivalued
+	// context keys": a multivalued context key cannot be a policy
+	// variable). It is not reported missing: supplying it would not help.
+	if t.multi {
+		if t.hasDef {
+			return t.def, true
+		}
+		return "", false
+	}
 	start, end, present := ev.ctx.find(t.s, t.hash)
 	if present && end-start == 1 {
 		return ev.ctx.vals[start], true
 	}
-	// A multi-valued key does not substitute either (IAM User Guide,
-	// "Policy variables").
+	// A key holding several values does not substitute either.
 	if t.hasDef {
 		return t.def, true
 	}
-	// IAM User Guide, "Policy variables with no value": the element that
-	// uses the variable does not match.
+	// IAM User Guide, "Policy variables with no value": the variable is
+	// unresolvable; see the package documentation for what that does.
 	if !present {
 		ev.missing(&t.s)
 	}
@@ -527,9 +539,18 @@ func (ev *evaluator) applies(st *cstmt) (pmatch, bool) {
 	if st.hasRes {
 		any := false
 		for i := range st.res {
-			if st.res[i].match(ev.req.Resource, ev) {
+			r := &st.res[i]
+			if r.match(ev.req.Resource, ev) {
 				any = true
 				break
+			}
+			// NotResource holds only if the resource is provably outside
+			// every entry. An entry with an unresolvable variable that
+			// might hold the resource proves nothing: the statement is
+			// invalid and does not apply, whatever its effect (see the
+			// package documentation).
+			if st.notRes && r.hasVar && r.mayMatch(ev.req.Resource, ev) {
+				return pmNone, false
 			}
 		}
 		if any == st.notRes {

@@ -22,6 +22,9 @@ type tok struct {
 	def    string
 	hasDef bool
 	hash   uint64
+	// multi is set when the key is a multivalued context key, which never
+	// substitutes (see multiValuedKeys).
+	multi bool
 }
 
 // vpat is a string pattern that may hold wildcards and policy variables.
@@ -134,8 +137,34 @@ func parseVariable(s string) (tok, int, bool) {
 		}
 		t.def, t.hasDef = strings.ReplaceAll(body, "''", "'"), true
 	}
-	t.s, t.hash = key, keyHash(key)
+	t.s, t.hash, t.multi = key, keyHash(key), isMultiValuedKey(key)
 	return t, end + 1, true
+}
+
+// needsVar reports whether p holds a variable without a default, which
+// makes p unresolvable when the variable's key cannot be substituted.
+func (p *vpat) needsVar() bool {
+	for i := range p.toks {
+		if p.toks[i].kind == tVar && !p.toks[i].hasDef {
+			return true
+		}
+	}
+	return false
+}
+
+// resolvable reports whether every variable of p can be substituted,
+// recording absent keys as missing. It looks at every variable, so the
+// answer does not depend on how far a match would have read.
+func (p *vpat) resolvable(ev *evaluator) bool {
+	ok := true
+	for i := range p.toks {
+		if t := &p.toks[i]; t.kind == tVar && !t.hasDef {
+			if _, r := ev.variable(t); !r {
+				ok = false
+			}
+		}
+	}
+	return ok
 }
 
 // match reports whether s matches p. fold makes literal comparison
@@ -176,7 +205,13 @@ func (p *vpat) match(s string, fold bool, ev *evaluator) bool {
 				if t.kind == tVar {
 					v, ok := ev.variable(t)
 					if !ok {
-						return false
+						if !ev.loose {
+							return false
+						}
+						// Loose: the variable could hold anything.
+						starT, starS = ti+1, si
+						ti++
+						continue
 					}
 					lit = v
 				}
@@ -248,6 +283,69 @@ func compileARN(s string, vars bool) arnPat {
 	}
 	p.segs = append(p.segs, compilePattern(s[start:], true, true))
 	return p
+}
+
+// needsVar is vpat.needsVar for every component.
+func (p *arnPat) needsVar() bool {
+	for i := range p.segs {
+		if p.segs[i].needsVar() {
+			return true
+		}
+	}
+	return false
+}
+
+// resolvable is vpat.resolvable for every component.
+func (p *arnPat) resolvable(ev *evaluator) bool {
+	ok := true
+	for i := range p.segs {
+		if !p.segs[i].resolvable(ev) {
+			ok = false
+		}
+	}
+	return ok
+}
+
+// mayMatch reports, for an entry whose strict match failed, whether v
+// could be in the entry's set were its unresolvable variables known. v is
+// outside only when a component before the resource differs (partition,
+// service, region, account, with the variables read as "*"), or the
+// resource component names another resource type: the text up to its
+// first '/' or ':' (none for S3 bucket and object ARNs). Otherwise an
+// unresolvable variable in the resource component leaves v undecided.
+// This follows @cloud-copilot/iam-simulate's reading of "the entire
+// statement may be invalid".
+func (p *arnPat) mayMatch(v string, ev *evaluator) bool {
+	if !p.hasVar || len(p.segs) != 6 {
+		return false
+	}
+	for i := 0; i < 5; i++ {
+		j := strings.IndexByte(v, ':')
+		if j < 0 {
+			return false
+		}
+		ev.loose = true
+		m := p.segs[i].match(v[:j], false, ev)
+		ev.loose = false
+		if !m {
+			return false
+		}
+		v = v[j+1:]
+	}
+	res := &p.segs[5]
+	if res.resolvable(ev) {
+		return res.match(v, false, ev)
+	}
+	typ := ""
+	if !(p.segs[2].raw == "s3" && p.segs[3].raw == "" && p.segs[4].raw == "") {
+		if k := strings.IndexAny(res.raw, "/:"); k >= 0 {
+			typ = res.raw[:k+1]
+		}
+	}
+	if strings.ContainsAny(typ, "*?$") {
+		return true // a wildcard or variable in the type: undecided
+	}
+	return strings.HasPrefix(v, typ)
 }
 
 func (p *arnPat) match(v string, ev *evaluator) bool {
