@@ -83,17 +83,17 @@ func boolean(f func(*Server) *bool) func(*Server, string) error {
 }
 
 var settings = []setting{
-	{name: "listen", def: "127.0.0.1:4747", usage: "address to listen on (host:port)", set: str(func(s *Server) *string { return &s.Listen })},
-	{name: "data-dir", def: "./bulwark-data", usage: "directory for the store, the root key and the bootstrap credentials", set: str(func(s *Server) *string { return &s.DataDir })},
-	{name: "region", def: "us-east-1", usage: "the region this server answers for", set: str(func(s *Server) *string { return &s.Region })},
-	{name: "account-id", def: "", usage: "12-digit account id created at bootstrap (default " + DefaultAccountID + ", " + DevAccountID + " in dev mode)", set: str(func(s *Server) *string { return &s.AccountID })},
-	{name: "store", def: "", usage: "store DSN: sqlite:///path/to/file.db, sqlite::memory: or postgres://user@host:port/db?search_path=schema (default sqlite in the data directory)", set: str(func(s *Server) *string { return &s.Store })},
-	{name: "tls-cert", def: "", usage: "TLS certificate file (PEM); serve HTTPS", set: str(func(s *Server) *string { return &s.TLSCert })},
-	{name: "tls-key", def: "", usage: "TLS private key file (PEM)", set: str(func(s *Server) *string { return &s.TLSKey })},
+	{name: "listen", def: "127.0.0.1:4747", usage: "`address` to listen on (host:port)", set: str(func(s *Server) *string { return &s.Listen })},
+	{name: "data-dir", def: "./bulwark-data", usage: "`directory` for the store, the root key and the bootstrap credentials", set: str(func(s *Server) *string { return &s.DataDir })},
+	{name: "region", def: "us-east-1", usage: "the `region` this server answers for", set: str(func(s *Server) *string { return &s.Region })},
+	{name: "account-id", def: "", usage: "12-digit account `id` created at bootstrap (default " + DefaultAccountID + ", " + DevAccountID + " in dev mode)", set: str(func(s *Server) *string { return &s.AccountID })},
+	{name: "store", def: "", usage: "store `DSN`: sqlite:///path/to/file.db, sqlite::memory: or postgres://user@host:port/db?search_path=schema (default sqlite in the data directory)", set: str(func(s *Server) *string { return &s.Store })},
+	{name: "tls-cert", def: "", usage: "TLS certificate `file` (PEM); serve HTTPS", set: str(func(s *Server) *string { return &s.TLSCert })},
+	{name: "tls-key", def: "", usage: "TLS private key `file` (PEM)", set: str(func(s *Server) *string { return &s.TLSKey })},
 	{name: "insecure-http", def: "false", usage: "allow plain HTTP on a non-loopback address (credentials and secrets then cross the network unencrypted)", set: boolean(func(s *Server) *bool { return &s.InsecureHTTP })},
-	{name: "log-format", def: "text", usage: "log format: text or json", set: str(func(s *Server) *string { return &s.LogFormat })},
-	{name: "log-level", def: "info", usage: "log level: debug, info, warn or error", set: str(func(s *Server) *string { return &s.LogLevel })},
-	{name: "max-body-bytes", def: "1048576", usage: "largest API request body accepted", set: func(s *Server, v string) error {
+	{name: "log-format", def: "text", usage: "log `format`: text or json", set: str(func(s *Server) *string { return &s.LogFormat })},
+	{name: "log-level", def: "info", usage: "log `level`: debug, info, warn or error", set: str(func(s *Server) *string { return &s.LogLevel })},
+	{name: "max-body-bytes", def: "1048576", usage: "largest API request body accepted, in `bytes`", set: func(s *Server, v string) error {
 		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil || n < 1024 || n > 64<<20 {
 			return fmt.Errorf("must be an integer between 1024 and %d", 64<<20)
@@ -101,7 +101,7 @@ var settings = []setting{
 		s.MaxBodyBytes = n
 		return nil
 	}},
-	{name: "shutdown-timeout", def: "30s", usage: "how long to drain in-flight requests on SIGTERM", set: func(s *Server, v string) error {
+	{name: "shutdown-timeout", def: "30s", usage: "how long (a `duration`) to drain in-flight requests on SIGTERM", set: func(s *Server, v string) error {
 		d, err := time.ParseDuration(v)
 		if err != nil || d < 0 {
 			return fmt.Errorf("not a duration: %q", v)
@@ -120,16 +120,16 @@ func LoadServer(args []string, getenv func(string) string, out io.Writer) (*Serv
 	fs := flag.NewFlagSet("bulwark server", flag.ContinueOnError)
 	fs.SetOutput(out)
 	configFile := fs.String("config", "", "YAML configuration file (also BULWARK_CONFIG)")
-	flagVals := make(map[string]*string)
+	flagVals := make(map[string]*flagValue)
 	for _, st := range settings {
 		if st.envOnly {
 			continue
 		}
-		flagVals[st.name] = fs.String(st.name, st.def, st.usage+" ["+st.env()+"]")
+		v := &flagValue{s: st.def, isBool: st.def == "false" || st.def == "true"}
+		flagVals[st.name] = v
+		fs.Var(v, st.name, st.usage+" ["+st.env()+"]")
 	}
-	// Boolean flags must work without a value (--dev).
-	boolFlags := map[string]bool{"insecure-http": true, "dev": true}
-	if err := fs.Parse(normalizeBoolFlags(args, boolFlags)); err != nil {
+	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
 	if fs.NArg() > 0 {
@@ -166,7 +166,7 @@ func LoadServer(args []string, getenv func(string) string, out io.Writer) (*Serv
 		if name == "config" {
 			continue
 		}
-		if err := byName[name].set(s, *flagVals[name]); err != nil {
+		if err := byName[name].set(s, flagVals[name].s); err != nil {
 			return nil, fmt.Errorf("--%s: %w", name, err)
 		}
 	}
@@ -176,19 +176,22 @@ func LoadServer(args []string, getenv func(string) string, out io.Writer) (*Serv
 	return s, nil
 }
 
-// normalizeBoolFlags turns "--dev" into "--dev=true" so boolean settings,
-// which are string flags here to share one code path, need no value.
-func normalizeBoolFlags(args []string, bools map[string]bool) []string {
-	out := make([]string, 0, len(args))
-	for _, a := range args {
-		name := strings.TrimLeft(a, "-")
-		if strings.HasPrefix(a, "-") && !strings.Contains(name, "=") && bools[name] {
-			a = "--" + name + "=true"
-		}
-		out = append(out, a)
-	}
-	return out
+// flagValue holds a flag's text until precedence is resolved; every
+// setting is parsed by one function whichever source it comes from. Boolean
+// settings report IsBoolFlag so "--dev" needs no value.
+type flagValue struct {
+	s      string
+	isBool bool
 }
+
+func (v *flagValue) String() string {
+	if v == nil {
+		return ""
+	}
+	return v.s
+}
+func (v *flagValue) Set(s string) error { v.s = s; return nil }
+func (v *flagValue) IsBoolFlag() bool   { return v.isBool }
 
 func applyYAML(s *Server, path string, byName map[string]setting) error {
 	b, err := os.ReadFile(path)
