@@ -28,6 +28,8 @@ import (
 type app struct {
 	handler *server.Server
 	boot    *bootstrap.Result
+	// runs are the modules' background loops, started by serve.
+	runs map[string]func(ctx context.Context) error
 }
 
 // build wires every component of `bulwark server` for cfg. The store must
@@ -62,7 +64,34 @@ func build(ctx context.Context, cfg *config.Server, logger *slog.Logger, st stor
 	iamSvc.Actions = append(iamSvc.Actions, simulate.Actions(source)...)
 	stsSvc := sts.New(sts.Config{Store: st, IAM: iamStore, Keyring: keys, Authorizer: authorizer,
 		OIDC: oidc.NewVerifier(oidc.Config{})})
-	registry, err := api.NewRegistry(stsSvc, iamSvc)
+	d := &deps{Ctx: ctx, Config: cfg, Logger: logger, Store: st, IAM: iamStore, Keys: keys,
+		Resolver: resolver, Authorizer: authorizer, Source: source, Endpoint: endpoint,
+		Services: []*api.Service{stsSvc, iamSvc}}
+	routes := make(map[string]http.Handler)
+	var subscribers []audit.Subscriber
+	var afterReset []func(context.Context) error
+	runs := make(map[string]func(context.Context) error)
+	for _, m := range modules {
+		p, err := m.build(d)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", m.name, err)
+		}
+		d.Services = append(d.Services, p.Services...)
+		for pattern, h := range p.Routes {
+			if _, dup := routes[pattern]; dup {
+				return nil, fmt.Errorf("%s: route %q registered twice", m.name, pattern)
+			}
+			routes[pattern] = h
+		}
+		subscribers = append(subscribers, p.Subscribers...)
+		if p.AfterReset != nil {
+			afterReset = append(afterReset, p.AfterReset)
+		}
+		if p.Run != nil {
+			runs[m.name] = p.Run
+		}
+	}
+	registry, err := api.NewRegistry(d.Services...)
 	if err != nil {
 		return nil, fmt.Errorf("service tables: %w", err)
 	}
@@ -92,13 +121,24 @@ func build(ctx context.Context, cfg *config.Server, logger *slog.Logger, st stor
 				}
 				resolver.ForgetAll()
 				source.Invalidate()
+				for _, f := range afterReset {
+					if err := f(ctx); err != nil {
+						return err
+					}
+				}
 				return nil
 			},
 		})
 	}
+	for pattern, h := range routes {
+		if _, dup := extra[pattern]; dup {
+			return nil, fmt.Errorf("route %q registered twice", pattern)
+		}
+		extra[pattern] = h
+	}
 	srv, err := server.New(server.Config{
 		Logger: logger, Registry: registry, Verifier: verifier, Principals: resolver,
-		Authorizer: authorizer, Audit: audit.LogSink{Logger: logger}, FailureSealer: keys,
+		Authorizer: authorizer, Audit: audit.Notify{Sink: audit.LogSink{Logger: logger}, Subscribers: subscribers}, FailureSealer: keys,
 		Region: cfg.Region, MaxBodyBytes: cfg.MaxBodyBytes, Ready: st.Ping,
 		AfterWrite: func(*api.Call) { source.Invalidate() },
 		Extra:      extra,
@@ -106,7 +146,7 @@ func build(ctx context.Context, cfg *config.Server, logger *slog.Logger, st stor
 	if err != nil {
 		return nil, err
 	}
-	return &app{handler: srv, boot: boot}, nil
+	return &app{handler: srv, boot: boot, runs: runs}, nil
 }
 
 var _ http.Handler = (*server.Server)(nil)

@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/bulwark-security/bulwark/internal/bootstrap"
@@ -107,6 +108,18 @@ func serve(ctx context.Context, cfg *config.Server, logger *slog.Logger) error {
 		}
 		hs.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}
 		ln = tls.NewListener(ln, hs.TLSConfig)
+	}
+
+	// Modules' background loops stop when the server does.
+	runCtx, stopRuns := context.WithCancel(context.WithoutCancel(ctx))
+	var runsDone sync.WaitGroup
+	defer func() { stopRuns(); runsDone.Wait() }()
+	for name, run := range a.runs {
+		runsDone.Go(func() {
+			if err := run(runCtx); err != nil && runCtx.Err() == nil {
+				logger.Error("background task stopped", "module", name, "err", err)
+			}
+		})
 	}
 
 	errc := make(chan error, 1)

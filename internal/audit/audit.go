@@ -84,3 +84,30 @@ func (m *Memory) Events() []Event {
 	defer m.mu.Unlock()
 	return append([]Event(nil), m.events...)
 }
+
+// Subscriber sees every event after the sink has recorded it: detectors
+// and streams. Observe runs on the request path, so it must not block; a
+// subscriber that does slow work queues the event and drops (and counts)
+// what it cannot keep up with. The event must not be retained after
+// Observe returns; copy what is needed.
+type Subscriber interface {
+	Observe(e *Event)
+}
+
+// Notify records each event with Sink and then hands it to every
+// subscriber. Subscribers never see an event that was not recorded.
+type Notify struct {
+	Sink        Sink
+	Subscribers []Subscriber
+}
+
+// Record implements Sink.
+func (n Notify) Record(ctx context.Context, e *Event) error {
+	if err := n.Sink.Record(ctx, e); err != nil {
+		return err
+	}
+	for _, s := range n.Subscribers {
+		s.Observe(e)
+	}
+	return nil
+}

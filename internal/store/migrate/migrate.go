@@ -75,3 +75,15 @@ func Pending(current int, ms []Migration) []Migration {
 	}
 	return ms[current:]
 }
+
+// Insert adds m to ms keeping them ordered by version. Features register
+// their migrations from init functions in files of their own, whose order
+// the compiler does not promise; Validate still requires the versions to be
+// exactly 1..n.
+func Insert(ms []Migration, m Migration) []Migration {
+	i := 0
+	for i < len(ms) && ms[i].Version < m.Version {
+		i++
+	}
+	return append(ms[:i:i], append([]Migration{m}, ms[i:]...)...)
+}

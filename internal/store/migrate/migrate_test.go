@@ -52,3 +52,13 @@ func TestVersionRules(t *testing.T) {
 		t.Fatalf("Pending(-1) = %v", got)
 	}
 }
+
+func TestInsertKeepsOrder(t *testing.T) {
+	var ms []Migration
+	for _, v := range []int{3, 1, 4, 2} {
+		ms = Insert(ms, Migration{Version: v, Name: "m", SQL: "x"})
+	}
+	if err := Validate(ms); err != nil {
+		t.Fatal(err)
+	}
+}

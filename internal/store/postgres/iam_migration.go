@@ -2,7 +2,7 @@ package postgres
 
 import "github.com/bulwark-security/bulwark/internal/store/migrate"
 
-func init() { migrations = append(migrations, iamMigration) }
+func init() { migrations = migrate.Insert(migrations, iamMigration) }
 
 // iamMigration adds the IAM tables, as the SQLite migration of the same
 // version does (package iamsql holds the queries). Names are stored as

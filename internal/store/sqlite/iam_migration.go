@@ -2,7 +2,7 @@ package sqlite
 
 import "github.com/bulwark-security/bulwark/internal/store/migrate"
 
-func init() { migrations = append(migrations, iamMigration) }
+func init() { migrations = migrate.Insert(migrations, iamMigration) }
 
 // iamMigration adds the IAM tables (package iamsql holds the queries).
 // Names are stored as given and lower-cased (lname): the key of lookups,

@@ -1,0 +1,64 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+
+	"github.com/bulwark-security/bulwark/internal/api"
+	"github.com/bulwark-security/bulwark/internal/audit"
+	"github.com/bulwark-security/bulwark/internal/authz"
+	"github.com/bulwark-security/bulwark/internal/config"
+	"github.com/bulwark-security/bulwark/internal/credentials"
+	"github.com/bulwark-security/bulwark/internal/keyring"
+	"github.com/bulwark-security/bulwark/internal/store"
+)
+
+// A module is one feature of `bulwark server` beyond the core (IAM, STS):
+// a service such as KMS or Secrets Manager, the audit trail's detectors, ...
+// Each lives in its own wire_<name>.go file and registers itself from init,
+// so adding a feature never edits another feature's wiring.
+type module struct {
+	name  string
+	build func(d *deps) (*parts, error)
+}
+
+var modules []module
+
+func register(name string, build func(d *deps) (*parts, error)) {
+	modules = append(modules, module{name: name, build: build})
+}
+
+// deps is what the core hands every module.
+type deps struct {
+	Ctx        context.Context
+	Config     *config.Server
+	Logger     *slog.Logger
+	Store      store.Store
+	IAM        store.IAM
+	Keys       *keyring.Keyring
+	Resolver   *credentials.Resolver
+	Authorizer *authz.Policies
+	Source     *authz.StoreSource
+	// Endpoint is the URL clients reach this server at.
+	Endpoint string
+	// Registry holds the core services; modules built before this one have
+	// added theirs. Use it to look up another service's table.
+	Services []*api.Service
+}
+
+// parts is what a module contributes. Every field is optional.
+type parts struct {
+	// Services are AWS-compatible services to serve.
+	Services []*api.Service
+	// Routes are extra HTTP routes (ServeMux patterns) on the API listener.
+	Routes map[string]http.Handler
+	// Subscribers see every audit event after it is recorded.
+	Subscribers []audit.Subscriber
+	// Run, if set, runs in the background until ctx is done (schedulers,
+	// delivery workers); the server waits for it to return at shutdown.
+	Run func(ctx context.Context) error
+	// AfterReset runs after a dev-mode reset has emptied the store and
+	// bootstrapped again (re-seed rows, drop caches).
+	AfterReset func(ctx context.Context) error
+}
