@@ -8,7 +8,7 @@ func init() { migrations = migrate.Insert(migrations, workloadMigration) }
 // migration of the same version does (package workloadsql holds the
 // queries). Tokens are stored only as SHA-256 hashes.
 var workloadMigration = migrate.Migration{
-	Version: 5,
+	Version: 8,
 	Name:    "workload identity: workloads, join tokens, agent tokens",
 	SQL: `
 CREATE TABLE workloads (

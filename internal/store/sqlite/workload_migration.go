@@ -10,7 +10,7 @@ func init() { migrations = migrate.Insert(migrations, workloadMigration) }
 // attest anything. A workload that is revoked keeps its row (with
 // revoked_at) so its name stays taken and the listing shows it.
 var workloadMigration = migrate.Migration{
-	Version: 5,
+	Version: 8,
 	Name:    "workload identity: workloads, join tokens, agent tokens",
 	SQL: `
 CREATE TABLE workloads (
