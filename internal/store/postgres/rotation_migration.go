@@ -8,7 +8,7 @@ func init() { migrations = migrate.Insert(migrations, rotationMigration) }
 // of the same version does (package rotationsql holds the queries). The
 // webhook signing key is sealed by the keyring.
 var rotationMigration = migrate.Migration{
-	Version: 5,
+	Version: 9,
 	Name:    "secrets manager rotation: rotation state and leases, webhook rotators",
 	SQL: `
 CREATE TABLE secret_rotations (

@@ -13,7 +13,7 @@ func init() { migrations = migrate.Insert(migrations, rotationMigration) }
 // maps a rotation function ARN to an HTTPS endpoint; its signing key is
 // sealed by the keyring.
 var rotationMigration = migrate.Migration{
-	Version: 5,
+	Version: 9,
 	Name:    "secrets manager rotation: rotation state and leases, webhook rotators",
 	SQL: `
 CREATE TABLE secret_rotations (
