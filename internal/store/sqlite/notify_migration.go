@@ -6,13 +6,15 @@ func init() { migrations = migrate.Insert(migrations, notifyMigration) }
 
 // notifyMigration adds the SNS-compatible notification tables and the
 // automated-response tables (package notifysql holds the queries).
-// Subscription confirmation tokens are stored only as SHA-256 hashes; the
-// message signing key is sealed by the keyring. sns_deliveries is the durable
-// delivery queue: a row is leased by one server at a time so each message is
-// delivered once per subscription even with several servers.
+// Subscription confirmation tokens are stored only as SHA-256 hashes and
+// queued message bodies only sealed by the keyring. sns_deliveries is the
+// durable delivery queue: a row is leased by one server at a time, so each
+// message reaches each subscription once even with several servers;
+// response_executions does the same for response actions, and its primary
+// key makes each action run at most once per finding.
 var notifyMigration = migrate.Migration{
 	Version: 5,
-	Name:    "sns topics, subscriptions, deliveries, signing keys; response rules and executions",
+	Name:    "sns topics, subscriptions, delivery queue; response rules and executions",
 	SQL: `
 CREATE TABLE sns_topics (
 	arn        TEXT    NOT NULL PRIMARY KEY,
@@ -40,6 +42,7 @@ CREATE TABLE sns_subscriptions (
 	confirmed_at     INTEGER
 ) STRICT, WITHOUT ROWID;
 CREATE INDEX sns_subscriptions_by_topic ON sns_subscriptions (topic_arn, arn);
+CREATE INDEX sns_subscriptions_by_account ON sns_subscriptions (account_id, arn);
 CREATE UNIQUE INDEX sns_subscriptions_by_endpoint ON sns_subscriptions (topic_arn, protocol, endpoint);
 CREATE INDEX sns_subscriptions_by_token ON sns_subscriptions (token_hash);
 
@@ -50,32 +53,29 @@ CREATE TABLE sns_deliveries (
 	message_id       TEXT    NOT NULL,
 	kind             TEXT    NOT NULL,
 	endpoint         TEXT    NOT NULL,
+	policy           TEXT    NOT NULL DEFAULT '',
 	body             BLOB    NOT NULL,
 	attempts         INTEGER NOT NULL DEFAULT 0,
 	next_attempt_at  INTEGER NOT NULL,
 	lease_owner      TEXT    NOT NULL DEFAULT '',
-	lease_until      INTEGER NOT NULL DEFAULT 0,
+	lease_until      INTEGER,
 	last_error       TEXT    NOT NULL DEFAULT '',
 	created_at       INTEGER NOT NULL
 ) STRICT, WITHOUT ROWID;
 CREATE INDEX sns_deliveries_due ON sns_deliveries (next_attempt_at);
 
-CREATE TABLE sns_signing_keys (
-	id         TEXT    NOT NULL PRIMARY KEY,
-	sealed_key BLOB    NOT NULL,
-	cert_der   BLOB    NOT NULL,
-	created_at INTEGER NOT NULL
-) STRICT, WITHOUT ROWID;
-
 CREATE TABLE response_rules (
-	name       TEXT    NOT NULL PRIMARY KEY,
+	account_id TEXT    NOT NULL,
+	name       TEXT    NOT NULL,
 	body       TEXT    NOT NULL,
 	enabled    INTEGER NOT NULL DEFAULT 1,
 	created_at INTEGER NOT NULL,
-	updated_at INTEGER NOT NULL
+	updated_at INTEGER NOT NULL,
+	PRIMARY KEY (account_id, name)
 ) STRICT, WITHOUT ROWID;
 
 CREATE TABLE response_executions (
+	account_id      TEXT    NOT NULL,
 	rule_name       TEXT    NOT NULL,
 	finding_id      TEXT    NOT NULL,
 	action_index    INTEGER NOT NULL,
@@ -85,11 +85,11 @@ CREATE TABLE response_executions (
 	attempts        INTEGER NOT NULL DEFAULT 0,
 	next_attempt_at INTEGER NOT NULL,
 	lease_owner     TEXT    NOT NULL DEFAULT '',
-	lease_until     INTEGER NOT NULL DEFAULT 0,
+	lease_until     INTEGER,
 	last_error      TEXT    NOT NULL DEFAULT '',
 	created_at      INTEGER NOT NULL,
 	done_at         INTEGER,
-	PRIMARY KEY (rule_name, finding_id, action_index)
+	PRIMARY KEY (account_id, rule_name, finding_id, action_index)
 ) STRICT, WITHOUT ROWID;
 CREATE INDEX response_executions_due ON response_executions (status, next_attempt_at);
 `,
