@@ -26,6 +26,10 @@ const (
 	Query Protocol = iota + 1
 	// JSON is the JSON 1.1 protocol with X-Amz-Target (Secrets Manager, KMS).
 	JSON
+	// RESTJSON is the REST-JSON protocol: each action has its own HTTP
+	// method and path, JSON bodies in and out (Security Hub). Only literal
+	// paths are supported (no {label} segments or query-string members).
+	RESTJSON
 )
 
 // Access is an action's access level as the AWS Service Authorization
@@ -65,7 +69,8 @@ type Service struct {
 	AccessDeniedStatus int
 	Actions            []Action
 
-	byName map[string]*Action
+	byName  map[string]*Action
+	byRoute map[string]*Action
 }
 
 // Action is one row of a service's action table. Build rows with Define.
@@ -89,6 +94,10 @@ type Action struct {
 	// without a signature and without asking the authorizer; the handler
 	// verifies the proof and authorises the call itself.
 	Unauthenticated bool
+	// HTTPMethod and HTTPPath route a REST-JSON action ("POST",
+	// "/findings"); other protocols leave them empty.
+	HTTPMethod string
+	HTTPPath   string
 	// ResourcePolicy, if set, loads the resource-based policy of the
 	// action's (single) resource, evaluated together with the caller's
 	// identity policies: a role's trust policy for sts:AssumeRole, a
@@ -217,7 +226,7 @@ func Define[In any](row Action, resources Resources[In], handle Handler[In]) Act
 	row.bind = func(c *Call) (*Op, error) {
 		in := new(In)
 		switch c.Service.Protocol {
-		case JSON:
+		case JSON, RESTJSON:
 			if err := awsproto.DecodeJSON(c.Body, in); err != nil {
 				return nil, err
 			}
@@ -246,6 +255,8 @@ func Define[In any](row Action, resources Resources[In], handle Handler[In]) Act
 var (
 	actionNameRE = regexp.MustCompile(`^[A-Z][A-Za-z0-9]{1,127}$`)
 	iamActionRE  = regexp.MustCompile(`^[a-z0-9-]+:[A-Z][A-Za-z0-9]+$`)
+	httpMethodRE = regexp.MustCompile(`^(GET|POST|PUT|PATCH|DELETE)$`)
+	httpPathRE   = regexp.MustCompile(`^(/[A-Za-z0-9._-]+)+$`)
 )
 
 // Registry is the set of services one server answers, looked up by SigV4
@@ -288,6 +299,9 @@ func (r *Registry) Services() []*Service { return r.services }
 // Action returns the action with an operation name, or nil.
 func (s *Service) Action(name string) *Action { return s.byName[name] }
 
+// Route returns the REST-JSON action for an HTTP method and path, or nil.
+func (s *Service) Route(method, path string) *Action { return s.byRoute[method+" "+path] }
+
 func (s *Service) index() error {
 	if s.SigningName == "" || s.EventSource == "" || s.AccessDeniedCode == "" || s.AccessDeniedStatus == 0 {
 		return fmt.Errorf("service %q: SigningName, EventSource and AccessDenied code/status are required", s.SigningName)
@@ -301,10 +315,12 @@ func (s *Service) index() error {
 		if s.TargetPrefix == "" {
 			return fmt.Errorf("service %q: JSON protocol needs TargetPrefix", s.SigningName)
 		}
+	case RESTJSON:
 	default:
 		return fmt.Errorf("service %q: unknown protocol %d", s.SigningName, s.Protocol)
 	}
 	s.byName = make(map[string]*Action, len(s.Actions))
+	s.byRoute = make(map[string]*Action)
 	var errs []error
 	for i := range s.Actions {
 		a := &s.Actions[i]
@@ -319,8 +335,17 @@ func (s *Service) index() error {
 			errs = append(errs, fmt.Errorf("service %q action %s: not built with api.Define", s.SigningName, a.Name))
 		case s.byName[a.Name] != nil:
 			errs = append(errs, fmt.Errorf("service %q: action %s declared twice", s.SigningName, a.Name))
+		case (s.Protocol == RESTJSON) != (a.HTTPMethod != "" && a.HTTPPath != ""):
+			errs = append(errs, fmt.Errorf("service %q action %s: HTTPMethod and HTTPPath are required for REST-JSON and only there", s.SigningName, a.Name))
+		case s.Protocol == RESTJSON && (!httpMethodRE.MatchString(a.HTTPMethod) || !httpPathRE.MatchString(a.HTTPPath)):
+			errs = append(errs, fmt.Errorf("service %q action %s: bad route %s %s", s.SigningName, a.Name, a.HTTPMethod, a.HTTPPath))
+		case s.byRoute[a.HTTPMethod+" "+a.HTTPPath] != nil:
+			errs = append(errs, fmt.Errorf("service %q action %s: route %s %s declared twice", s.SigningName, a.Name, a.HTTPMethod, a.HTTPPath))
 		default:
 			s.byName[a.Name] = a
+			if s.Protocol == RESTJSON {
+				s.byRoute[a.HTTPMethod+" "+a.HTTPPath] = a
+			}
 		}
 	}
 	return errors.Join(errs...)

@@ -255,16 +255,28 @@ func (s *Server) run(ctx context.Context, c *api.Call, op *api.Op) ([]byte, erro
 	if s.cfg.AfterWrite != nil && !c.Action.Access.ReadOnly() {
 		s.cfg.AfterWrite(c)
 	}
-	if svc.Protocol == api.JSON {
+	if svc.Protocol == api.JSON || svc.Protocol == api.RESTJSON {
 		return awsproto.EncodeJSON(result)
 	}
 	return awsproto.QueryResponse(svc.XMLNamespace, c.Action.Name, c.RequestID, result)
 }
 
 // route finds the action: from X-Amz-Target for JSON services, from the
-// Action parameter (and its Version) for query services.
+// method and path for REST-JSON services, from the Action parameter (and
+// its Version) for query services.
 func (s *Server) route(r *http.Request, c *api.Call, body []byte) (*api.Action, error) {
 	svc := c.Service
+	if svc.Protocol == api.RESTJSON {
+		a := svc.Route(r.Method, r.URL.Path)
+		if a == nil {
+			return nil, awsproto.UnknownRoute(r.Method)
+		}
+		if err := awsproto.CheckRESTJSONRequest(r); err != nil {
+			return nil, err
+		}
+		c.Body = body
+		return a, nil
+	}
 	if svc.Protocol == api.JSON {
 		if err := awsproto.CheckJSONRequest(r); err != nil {
 			return nil, err
@@ -315,8 +327,11 @@ func sigError(err error) error {
 func (s *Server) write(w http.ResponseWriter, r *http.Request, c *api.Call, body []byte, err error) {
 	jsonProto := (c.Service != nil && c.Service.Protocol == api.JSON) ||
 		(c.Service == nil && r.Header.Get("X-Amz-Target") != "")
+	restJSON := c.Service != nil && c.Service.Protocol == api.RESTJSON
 	if err == nil {
-		if jsonProto {
+		if restJSON {
+			awsproto.WriteRESTJSONResponse(w, c.RequestID, body)
+		} else if jsonProto {
 			awsproto.WriteJSONResponse(w, c.RequestID, body)
 		} else {
 			awsproto.WriteQueryResponse(w, c.RequestID, body)
@@ -332,14 +347,18 @@ func (s *Server) write(w http.ResponseWriter, r *http.Request, c *api.Call, body
 			s.cfg.Logger.Error("request failed", "requestID", c.RequestID, "err", err)
 		}
 	}
-	if jsonProto {
+	if jsonProto || restJSON {
 		var se *sigv4.Error
 		if errors.As(err, &se) {
 			je := *e
 			je.Code, je.Status = se.JSON()
 			e = &je
 		}
-		awsproto.WriteJSONError(w, c.RequestID, e)
+		if restJSON {
+			awsproto.WriteRESTJSONError(w, c.RequestID, e)
+		} else {
+			awsproto.WriteJSONError(w, c.RequestID, e)
+		}
 		return
 	}
 	ns := ""
