@@ -106,6 +106,10 @@ type Action struct {
 	// RequireResourceAllow makes the resource policy's allow necessary even
 	// within one account (role trust policies, KMS key policies).
 	RequireResourceAllow bool
+	// AuditHidden names extra input or output fields (any case, at any
+	// depth) whose values the audit trail must hide, beyond the AWS field
+	// names it always hides (passwords, secret values, plaintext, tokens).
+	AuditHidden []string
 
 	bind func(c *Call) (*Op, error)
 }
@@ -118,6 +122,8 @@ type Op struct {
 	// aws:RequestTag/...) the action supplies, in addition to the global ones.
 	Context map[string][]string
 	Run     func(ctx context.Context) (any, error)
+	// Input is the decoded input, for the audit record (which redacts it).
+	Input any
 }
 
 // Bind decodes the call's input and returns the operation to authorise and run.
@@ -242,7 +248,7 @@ func Define[In any](row Action, resources Resources[In], handle Handler[In]) Act
 				return nil, err
 			}
 		}
-		op := &Op{Resources: resources(c, in)}
+		op := &Op{Resources: resources(c, in), Input: in}
 		if cp, ok := any(in).(ContextProvider); ok {
 			op.Context = cp.RequestContext(c)
 		}

@@ -6,40 +6,117 @@ package audit
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"log/slog"
 	"sync"
 	"time"
 )
 
-// Event is one API call in CloudTrail's record shape. It never holds a
-// secret: request parameters and response elements are added by the audit
-// trail with secret-bearing fields redacted.
+// Event is one API call in CloudTrail's record shape (its JSON is the
+// record, see MarshalJSON). It never holds a secret: RequestParameters and
+// ResponseElements are rendered by Render, which redacts every
+// secret-bearing field.
 type Event struct {
-	EventVersion       string       `json:"eventVersion"`
-	EventID            string       `json:"eventID"`
-	EventTime          time.Time    `json:"eventTime"`
-	EventSource        string       `json:"eventSource"`
-	EventName          string       `json:"eventName"`
-	AWSRegion          string       `json:"awsRegion"`
-	SourceIPAddress    string       `json:"sourceIPAddress"`
-	UserAgent          string       `json:"userAgent,omitempty"`
-	UserIdentity       UserIdentity `json:"userIdentity"`
-	ErrorCode          string       `json:"errorCode,omitempty"`
-	ErrorMessage       string       `json:"errorMessage,omitempty"`
-	RequestID          string       `json:"requestID"`
-	ReadOnly           bool         `json:"readOnly"`
-	RecipientAccountID string       `json:"recipientAccountId,omitempty"`
+	EventVersion    string       `json:"eventVersion"`
+	UserIdentity    UserIdentity `json:"userIdentity"`
+	EventTime       time.Time    `json:"eventTime"`
+	EventSource     string       `json:"eventSource"`
+	EventName       string       `json:"eventName"`
+	AWSRegion       string       `json:"awsRegion"`
+	SourceIPAddress string       `json:"sourceIPAddress"`
+	UserAgent       string       `json:"userAgent,omitempty"`
+	ErrorCode       string       `json:"errorCode,omitempty"`
+	ErrorMessage    string       `json:"errorMessage,omitempty"`
+	// RequestParameters and ResponseElements are JSON objects (or nil):
+	// the decoded input and the result, redacted by Render.
+	RequestParameters  json.RawMessage `json:"requestParameters"`
+	ResponseElements   json.RawMessage `json:"responseElements"`
+	RequestID          string          `json:"requestID"`
+	EventID            string          `json:"eventID"`
+	ReadOnly           bool            `json:"readOnly"`
+	Resources          []Resource      `json:"resources,omitempty"`
+	EventType          string          `json:"eventType"`
+	ManagementEvent    bool            `json:"managementEvent"`
+	RecipientAccountID string          `json:"recipientAccountId,omitempty"`
+	EventCategory      string          `json:"eventCategory"`
+}
+
+// EventVersion is the CloudTrail record version Bulwark writes.
+const EventVersion = "1.08"
+
+// Resource is a resource the call named (CloudTrail's resources element).
+type Resource struct {
+	ARN       string `json:"ARN"`
+	AccountID string `json:"accountId,omitempty"`
+	Type      string `json:"type,omitempty"`
 }
 
 // UserIdentity is CloudTrail's userIdentity element. For a request whose
 // signature could not be verified only the claimed access key id is set.
 type UserIdentity struct {
-	Type        string `json:"type,omitempty"`
-	PrincipalID string `json:"principalId,omitempty"`
-	ARN         string `json:"arn,omitempty"`
-	AccountID   string `json:"accountId,omitempty"`
-	AccessKeyID string `json:"accessKeyId,omitempty"`
-	UserName    string `json:"userName,omitempty"`
+	Type           string          `json:"type,omitempty"`
+	PrincipalID    string          `json:"principalId,omitempty"`
+	ARN            string          `json:"arn,omitempty"`
+	AccountID      string          `json:"accountId,omitempty"`
+	AccessKeyID    string          `json:"accessKeyId,omitempty"`
+	UserName       string          `json:"userName,omitempty"`
+	SessionContext *SessionContext `json:"sessionContext,omitempty"`
+}
+
+// SessionContext describes the temporary credentials a call was signed
+// with; nil for long-term keys.
+type SessionContext struct {
+	SessionIssuer  *SessionIssuer    `json:"sessionIssuer,omitempty"`
+	Attributes     SessionAttributes `json:"attributes"`
+	SourceIdentity string            `json:"sourceIdentity,omitempty"`
+}
+
+// SessionIssuer is the role (or user) that issued the session.
+type SessionIssuer struct {
+	Type        string `json:"type"`
+	PrincipalID string `json:"principalId"`
+	ARN         string `json:"arn"`
+	AccountID   string `json:"accountId"`
+	UserName    string `json:"userName"`
+}
+
+// SessionAttributes are CloudTrail's session attributes; it spells the
+// booleans as strings.
+type SessionAttributes struct {
+	CreationDate     string `json:"creationDate"`
+	MFAAuthenticated string `json:"mfaAuthenticated"`
+}
+
+// TimeFormat is CloudTrail's eventTime format (whole seconds, UTC).
+const TimeFormat = "2006-01-02T15:04:05Z"
+
+// MarshalJSON writes the CloudTrail record. eventTime has whole seconds as
+// CloudTrail's does; a missing parameters element is null.
+func (e *Event) MarshalJSON() ([]byte, error) {
+	type plain Event
+	return json.Marshal(&struct {
+		*plain
+		EventTime string `json:"eventTime"`
+	}{(*plain)(e), e.EventTime.UTC().Format(TimeFormat)})
+}
+
+// UnmarshalJSON reads a record written by MarshalJSON.
+func (e *Event) UnmarshalJSON(b []byte) error {
+	type plain Event
+	aux := struct {
+		*plain
+		EventTime string `json:"eventTime"`
+	}{plain: (*plain)(e)}
+	if err := json.Unmarshal(b, &aux); err != nil {
+		return err
+	}
+	t, err := time.Parse(TimeFormat, aux.EventTime)
+	if err != nil {
+		return fmt.Errorf("eventTime: %w", err)
+	}
+	e.EventTime = t
+	return nil
 }
 
 // Sink receives every event. Record must be durable (or deliberately

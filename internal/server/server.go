@@ -136,10 +136,10 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		Time:            s.cfg.Now().UTC(),
 		SourceIP:        remoteIP(r),
 	}
-	var claimedKey string
-	body, err := s.process(r, c, &claimedKey)
+	var tr trace
+	body, err := s.process(r, c, &tr)
 
-	ev := s.event(c, claimedKey, err)
+	ev := s.event(c, &tr, err)
 	if aerr := s.cfg.Audit.Record(r.Context(), ev); aerr != nil {
 		// Vault's rule: a call that cannot be audited does not happen.
 		body, err = nil, awsproto.InternalFailure(fmt.Errorf("record audit event: %w", aerr))
@@ -148,10 +148,20 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	s.observe(c, err, time.Since(start))
 }
 
+// trace collects what the audit record needs from the request path.
+type trace struct {
+	// claimedKey is the access key id the request claims, for the record
+	// of a call whose signature fails.
+	claimedKey string
+	// op is the bound operation (its decoded input and resources), nil if
+	// the call failed before its input was decoded.
+	op *api.Op
+	// result is the handler's result, nil unless it succeeded.
+	result any
+}
+
 // process runs the request path and returns the encoded success body.
-// claimedKey receives the access key id the request claims, for the audit
-// record of calls whose signature fails.
-func (s *Server) process(r *http.Request, c *api.Call, claimedKey *string) ([]byte, error) {
+func (s *Server) process(r *http.Request, c *api.Call, tr *trace) ([]byte, error) {
 	ctx := r.Context()
 	body, err := awsproto.ReadBody(r, s.cfg.MaxBodyBytes)
 	if err != nil {
@@ -160,11 +170,11 @@ func (s *Server) process(r *http.Request, c *api.Call, claimedKey *string) ([]by
 	parsed, err := sigv4.Parse(r)
 	if err != nil {
 		if isUnsigned(r, err) {
-			return s.processUnsigned(r, c, body, sigError(err))
+			return s.processUnsigned(r, c, body, sigError(err), tr)
 		}
 		return nil, sigError(err)
 	}
-	*claimedKey = parsed.AccessKeyID
+	tr.claimedKey = parsed.AccessKeyID
 	svc := s.cfg.Registry.Service(parsed.Service)
 	if svc == nil {
 		return nil, awsproto.Errorf(http.StatusBadRequest, "InvalidAction",
@@ -184,10 +194,11 @@ func (s *Server) process(r *http.Request, c *api.Call, claimedKey *string) ([]by
 	if err != nil {
 		return nil, err
 	}
+	tr.op = op
 	if c.Action.Unauthenticated {
 		// The request's own proof (a web identity token) decides, in the
 		// handler; the signer's identity policies do not apply.
-		return s.run(ctx, c, op)
+		return s.run(ctx, c, op, tr)
 	}
 	areq := &authz.Request{Call: c, Action: c.Action, Resources: op.Resources, Context: op.Context,
 		RequireResourceAllow: c.Action.RequireResourceAllow}
@@ -203,7 +214,7 @@ func (s *Server) process(r *http.Request, c *api.Call, claimedKey *string) ([]by
 	if !dec.Allowed {
 		return nil, authz.DeniedWithMessage(s.cfg.FailureSealer, areq, dec)
 	}
-	return s.run(ctx, c, op)
+	return s.run(ctx, c, op, tr)
 }
 
 // isUnsigned reports whether a request failed SigV4 parsing only because
@@ -220,7 +231,7 @@ func isUnsigned(r *http.Request, err error) bool {
 // action marked api.Action.Unauthenticated (with its service's Version);
 // any other unsigned request gets missing, the MissingAuthenticationToken
 // error it would have had anyway.
-func (s *Server) processUnsigned(r *http.Request, c *api.Call, body []byte, missing error) ([]byte, error) {
+func (s *Server) processUnsigned(r *http.Request, c *api.Call, body []byte, missing error, tr *trace) ([]byte, error) {
 	q, err := awsproto.DecodeQuery(r, body)
 	if err != nil {
 		return nil, missing
@@ -239,19 +250,21 @@ func (s *Server) processUnsigned(r *http.Request, c *api.Call, body []byte, miss
 		if err != nil {
 			return nil, err
 		}
-		return s.run(r.Context(), c, op)
+		tr.op = op
+		return s.run(r.Context(), c, op, tr)
 	}
 	return nil, missing
 }
 
 // run performs an authorised (or self-authorising) operation and encodes
 // its result.
-func (s *Server) run(ctx context.Context, c *api.Call, op *api.Op) ([]byte, error) {
+func (s *Server) run(ctx context.Context, c *api.Call, op *api.Op, tr *trace) ([]byte, error) {
 	svc := c.Service
 	result, err := op.Run(ctx)
 	if err != nil {
 		return nil, err
 	}
+	tr.result = result
 	if s.cfg.AfterWrite != nil && !c.Action.Access.ReadOnly() {
 		s.cfg.AfterWrite(c)
 	}
@@ -368,11 +381,16 @@ func (s *Server) write(w http.ResponseWriter, r *http.Request, c *api.Call, body
 	awsproto.WriteQueryError(w, ns, c.RequestID, e)
 }
 
-func (s *Server) event(c *api.Call, claimedKey string, err error) *audit.Event {
+// event builds the call's CloudTrail record: who (the verified principal
+// and its session, or only the claimed key), what (the decoded input and the
+// result, rendered with every secret-bearing field hidden), and how it
+// ended.
+func (s *Server) event(c *api.Call, tr *trace, err error) *audit.Event {
 	ev := &audit.Event{
-		EventVersion: "1.08", EventID: awsproto.NewRequestID(), EventTime: c.Time,
+		EventVersion: audit.EventVersion, EventID: awsproto.NewRequestID(), EventTime: c.Time,
 		AWSRegion: c.Region, UserAgent: truncate(c.UserAgent, 1024), RequestID: c.RequestID,
-		UserIdentity: audit.UserIdentity{AccessKeyID: truncate(claimedKey, 128)},
+		UserIdentity: audit.UserIdentity{AccessKeyID: truncate(tr.claimedKey, 128)},
+		EventType:    "AwsApiCall", ManagementEvent: true, EventCategory: "Management",
 	}
 	if c.SourceIP.IsValid() {
 		ev.SourceIPAddress = c.SourceIP.String()
@@ -380,18 +398,25 @@ func (s *Server) event(c *api.Call, claimedKey string, err error) *audit.Event {
 	if c.Service != nil {
 		ev.EventSource = c.Service.EventSource
 	}
+	var hidden []string
 	if c.Action != nil {
 		ev.EventName = c.Action.Name
 		ev.ReadOnly = c.Action.Access.ReadOnly()
+		hidden = c.Action.AuditHidden
 	}
 	if p := c.Principal; p != nil {
-		ev.UserIdentity = audit.UserIdentity{Type: p.Type, PrincipalID: p.UserID, ARN: p.ARN,
-			AccountID: p.AccountID, AccessKeyID: p.AccessKeyID, UserName: p.UserName}
+		ev.UserIdentity = audit.IdentityOf(p)
 		ev.RecipientAccountID = p.AccountID
+	}
+	if tr.op != nil {
+		ev.RequestParameters = audit.Render(tr.op.Input, hidden)
+		ev.Resources = audit.ResourcesOf(tr.op.Resources)
 	}
 	if err != nil {
 		e := awsproto.As(err)
 		ev.ErrorCode, ev.ErrorMessage = e.Code, e.Message
+	} else if tr.result != nil {
+		ev.ResponseElements = audit.Render(tr.result, hidden)
 	}
 	return ev
 }

@@ -1,0 +1,246 @@
+package audit
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/bulwark-security/bulwark/internal/store"
+)
+
+// ErrClosed is returned by Record after Close.
+var ErrClosed = errors.New("audit trail closed")
+
+// TrailConfig configures a Trail.
+type TrailConfig struct {
+	Store  store.Audit
+	Logger *slog.Logger
+	// MaxBatch bounds the records one transaction commits; zero means 512.
+	MaxBatch int
+	// WriteTimeout bounds one group commit; zero means 10s.
+	WriteTimeout time.Duration
+}
+
+// Trail is the durable, hash-chained audit sink. Record returns only once
+// the event is committed to the store, so the server answers no call whose
+// record could be lost. Concurrent calls are group-committed: one writer
+// goroutine takes every record queued while the previous transaction ran
+// and commits them in one transaction, so under load the cost of a commit
+// is shared and when idle a record waits for nothing but its own commit.
+//
+// Each Trail writes its own chain (one per server process, a fresh id at
+// start and after a dev-mode reset), so several servers sharing one
+// PostgreSQL database never contend for a chain head.
+type Trail struct {
+	cfg  TrailConfig
+	reqs chan *pending
+	quit chan struct{}
+	done chan struct{}
+
+	closeOnce sync.Once
+
+	// mu guards the chain head, written by the writer after each commit and
+	// read by digests.
+	mu      sync.Mutex
+	chainID string
+	seq     int64  // last committed seq
+	head    []byte // last committed hash (Genesis before the first)
+	stale   bool   // a commit failed: reload the head before the next one
+	// newChain, if set, is the chain the writer switches to before its
+	// next commit (Reset).
+	newChain string
+}
+
+type pending struct {
+	rec  store.AuditRecord
+	sum  [HashSize]byte
+	done chan error
+}
+
+// NewChainID returns a fresh chain id: the UTC start time (so ids sort by
+// age) and 64 random bits.
+func NewChainID() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return time.Now().UTC().Format("20060102T150405Z") + "-" + hex.EncodeToString(b[:])
+}
+
+// NewTrail starts a trail on a new chain. Close stops it.
+func NewTrail(cfg TrailConfig) (*Trail, error) {
+	if cfg.Store == nil || cfg.Logger == nil {
+		return nil, errors.New("audit: Store and Logger are required")
+	}
+	if cfg.MaxBatch <= 0 {
+		cfg.MaxBatch = 512
+	}
+	if cfg.WriteTimeout <= 0 {
+		cfg.WriteTimeout = 10 * time.Second
+	}
+	id := NewChainID()
+	t := &Trail{cfg: cfg, reqs: make(chan *pending, 4*cfg.MaxBatch), quit: make(chan struct{}),
+		done: make(chan struct{}), chainID: id, head: Genesis(id)}
+	go t.writer()
+	return t, nil
+}
+
+// ChainID returns the id of the chain the trail writes.
+func (t *Trail) ChainID() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.chainID
+}
+
+// Head returns the chain id, last committed seq and its hash.
+func (t *Trail) Head() (chainID string, seq int64, hash []byte) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.chainID, t.seq, append([]byte(nil), t.head...)
+}
+
+// Reset makes the trail start a new chain with its next record (after a
+// dev-mode reset emptied the store).
+func (t *Trail) Reset() {
+	t.mu.Lock()
+	t.newChain = NewChainID()
+	t.mu.Unlock()
+}
+
+// Record implements Sink: it returns nil once the event is durable.
+func (t *Trail) Record(ctx context.Context, e *Event) error {
+	b, err := json.Marshal(e)
+	if err != nil {
+		return fmt.Errorf("encode audit record: %w", err)
+	}
+	p := &pending{rec: indexOf(e), done: make(chan error, 1)}
+	p.rec.Record = b
+	p.sum = RecordDigest(b)
+	select {
+	case <-t.quit:
+		return ErrClosed
+	default:
+	}
+	select {
+	case t.reqs <- p:
+	case <-t.quit:
+		return ErrClosed
+	case <-ctx.Done():
+		return fmt.Errorf("queue audit record: %w", ctx.Err())
+	}
+	select {
+	case err := <-p.done:
+		return err
+	case <-ctx.Done():
+		// The record may still commit; the call fails either way.
+		return fmt.Errorf("commit audit record: %w", ctx.Err())
+	}
+}
+
+// Close commits what is queued and stops the writer. Records arriving
+// after Close fail with ErrClosed.
+func (t *Trail) Close() {
+	t.closeOnce.Do(func() { close(t.quit) })
+	<-t.done
+}
+
+func (t *Trail) writer() {
+	defer close(t.done)
+	batch := make([]*pending, 0, t.cfg.MaxBatch)
+	for {
+		batch = batch[:0]
+		select {
+		case p := <-t.reqs:
+			batch = append(batch, p)
+		case <-t.quit:
+			// Drain what was queued before Close, then stop.
+			for {
+				select {
+				case p := <-t.reqs:
+					batch = append(batch, p)
+					if len(batch) == t.cfg.MaxBatch {
+						t.commit(batch)
+						batch = batch[:0]
+					}
+				default:
+					if len(batch) > 0 {
+						t.commit(batch)
+					}
+					return
+				}
+			}
+		}
+	fill:
+		for len(batch) < t.cfg.MaxBatch {
+			select {
+			case p := <-t.reqs:
+				batch = append(batch, p)
+			default:
+				break fill
+			}
+		}
+		t.commit(batch)
+	}
+}
+
+// commit chains and stores one batch and answers its callers.
+func (t *Trail) commit(batch []*pending) {
+	ctx, cancel := context.WithTimeout(context.Background(), t.cfg.WriteTimeout)
+	defer cancel()
+	err := t.commitErr(ctx, batch)
+	if err != nil {
+		t.cfg.Logger.Error("audit trail write failed; failing the calls it records", "records", len(batch), "err", err)
+	}
+	for _, p := range batch {
+		p.done <- err
+	}
+}
+
+func (t *Trail) commitErr(ctx context.Context, batch []*pending) error {
+	t.mu.Lock()
+	if t.newChain != "" {
+		t.chainID, t.seq, t.head, t.stale, t.newChain = t.newChain, 0, Genesis(t.newChain), false, ""
+	}
+	chainID, seq, head, stale := t.chainID, t.seq, t.head, t.stale
+	t.mu.Unlock()
+	if stale {
+		// A failed commit may still have reached the store: continue from
+		// what the store holds.
+		last, err := t.cfg.Store.LastAuditRecord(ctx, chainID)
+		switch {
+		case err == nil:
+			seq, head = last.Seq, last.Hash
+		case errors.Is(err, store.ErrNotFound):
+			seq, head = 0, Genesis(chainID)
+		default:
+			return fmt.Errorf("reload chain head: %w", err)
+		}
+	}
+	recs := make([]store.AuditRecord, len(batch))
+	prev := head
+	for i, p := range batch {
+		r := p.rec
+		r.ChainID, r.Seq, r.PrevHash = chainID, seq+int64(i)+1, prev
+		r.Hash = ChainHash(prev, p.sum)
+		prev = r.Hash
+		recs[i] = r
+	}
+	if err := t.cfg.Store.AppendAuditRecords(ctx, recs); err != nil {
+		t.mu.Lock()
+		if t.chainID == chainID {
+			t.stale = true
+		}
+		t.mu.Unlock()
+		return fmt.Errorf("append %d audit records: %w", len(recs), err)
+	}
+	t.mu.Lock()
+	if t.chainID == chainID {
+		t.seq, t.head, t.stale = recs[len(recs)-1].Seq, prev, false
+	}
+	t.mu.Unlock()
+	return nil
+}
