@@ -9,6 +9,7 @@ import (
 	"context"
 
 	"github.com/bulwark-security/bulwark/internal/api"
+	"github.com/bulwark-security/bulwark/internal/awsproto"
 )
 
 // Envelope is what other services (Secrets Manager) use to encrypt under a
@@ -34,3 +35,94 @@ type Envelope interface {
 }
 
 var _ Envelope = (*Keys)(nil)
+
+// viaSecretsManager is the condition context of a call Secrets Manager
+// makes on its caller's behalf.
+func viaSecretsManager(c *api.Call, ec map[string]string) map[string][]string {
+	m := map[string][]string{
+		"kms:ViaService":    {"secretsmanager." + c.Region + ".amazonaws.com"},
+		"kms:CallerAccount": {c.Principal.AccountID},
+	}
+	return encryptionContextKeys(m, ec)
+}
+
+func envelopeRef(keyID string) string {
+	if keyID == "" {
+		return managedSecretsAlias
+	}
+	return keyID
+}
+
+// GenerateDataKey implements Envelope.
+func (k *Keys) GenerateDataKey(ctx context.Context, c *api.Call, keyID string, encCtx map[string]string) ([]byte, []byte, string, error) {
+	if err := encryptionContext(encCtx).check(); err != nil {
+		return nil, nil, "", err
+	}
+	var t target
+	k.bindKey(ctx, c, envelopeRef(keyID), &t)
+	if t.err != nil {
+		return nil, nil, "", t.err
+	}
+	extra := viaSecretsManager(c, encCtx)
+	if t.alias != "" {
+		extra["kms:RequestAlias"] = []string{t.alias}
+	}
+	if err := k.authorize(ctx, c, "GenerateDataKey", &t.key, t.entry, extra); err != nil {
+		return nil, nil, "", err
+	}
+	pt, blob, err := k.dataKey(ctx, &t.key, 32, encCtx)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	return pt, blob, t.key.ARN, nil
+}
+
+// Decrypt implements Envelope. The blob names its key.
+func (k *Keys) Decrypt(ctx context.Context, c *api.Call, blob []byte, encCtx map[string]string) ([]byte, string, error) {
+	if err := encryptionContext(encCtx).check(); err != nil {
+		return nil, "", err
+	}
+	h, err := parseBlob(blob)
+	if err != nil {
+		return nil, "", invalidCiphertext()
+	}
+	var t target
+	k.bindKeyByID(ctx, uuidString(h.keyID), &t)
+	if t.err != nil {
+		if awsproto.As(t.err).Code == codeNotFound {
+			return nil, "", invalidCiphertext()
+		}
+		return nil, "", t.err
+	}
+	if err := k.authorize(ctx, c, "Decrypt", &t.key, t.entry, viaSecretsManager(c, encCtx)); err != nil {
+		return nil, "", err
+	}
+	pt, _, err := k.decrypt(ctx, &t.key, algSymmetric, blob, encCtx)
+	if err != nil {
+		return nil, "", err
+	}
+	return pt, t.key.ARN, nil
+}
+
+// ResolveKey implements Envelope.
+func (k *Keys) ResolveKey(ctx context.Context, c *api.Call, keyID string) (string, error) {
+	var t target
+	k.bindKey(ctx, c, envelopeRef(keyID), &t)
+	if t.err != nil {
+		return "", t.err
+	}
+	extra := viaSecretsManager(c, nil)
+	if t.alias != "" {
+		extra["kms:RequestAlias"] = []string{t.alias}
+	}
+	if err := k.authorize(ctx, c, "DescribeKey", &t.key, t.entry, extra); err != nil {
+		return "", err
+	}
+	if err := usable(&t.key); err != nil {
+		return "", err
+	}
+	if t.key.KeySpec != specSymmetric || t.key.KeyUsage != usageEncrypt {
+		return "", kmsErr(codeInvalidKeyUsage, "%s is not a symmetric encryption key.", t.key.ARN)
+	}
+	return t.key.ARN, nil
+}

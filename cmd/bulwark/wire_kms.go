@@ -1,0 +1,39 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/bulwark-security/bulwark/internal/api"
+	"github.com/bulwark-security/bulwark/internal/kms"
+	"github.com/bulwark-security/bulwark/internal/store"
+)
+
+// kmsMaintenance is how often each server looks for keys due for
+// automatic rotation or deletion (the store decides races between servers).
+const kmsMaintenance = time.Minute
+
+// KMS: keys, aliases, cryptography, rotation, key policies and grants
+// (JSON 1.1, TrentService).
+func init() {
+	register("kms", func(d *deps) (*parts, error) {
+		st, ok := d.Store.(store.KMS)
+		if !ok {
+			return nil, fmt.Errorf("store %T does not implement the KMS store", d.Store)
+		}
+		keys, err := kms.New(kms.Config{Store: st, Keyring: d.Keys, Authorizer: d.Authorizer,
+			Logger: d.Logger.With("service", "kms")})
+		if err != nil {
+			return nil, err
+		}
+		return &parts{
+			Services: []*api.Service{keys.Service()},
+			Run:      func(ctx context.Context) error { return keys.Run(ctx, kmsMaintenance) },
+			AfterReset: func(context.Context) error {
+				keys.Forget()
+				return nil
+			},
+		}, nil
+	})
+}

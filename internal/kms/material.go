@@ -1,0 +1,202 @@
+package kms
+
+import (
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync"
+)
+
+// Key specs (AWS KMS KeySpec).
+const (
+	specSymmetric = "SYMMETRIC_DEFAULT"
+	specRSA2048   = "RSA_2048"
+	specRSA3072   = "RSA_3072"
+	specRSA4096   = "RSA_4096"
+	specP256      = "ECC_NIST_P256"
+	specP384      = "ECC_NIST_P384"
+	specHMAC256   = "HMAC_256"
+
+	usageEncrypt = "ENCRYPT_DECRYPT"
+	usageSign    = "SIGN_VERIFY"
+	usageMAC     = "GENERATE_VERIFY_MAC"
+)
+
+// specUsages lists the key usages each supported key spec allows; the
+// first is the default.
+var specUsages = map[string][]string{
+	specSymmetric: {usageEncrypt},
+	specRSA2048:   {usageEncrypt, usageSign},
+	specRSA3072:   {usageEncrypt, usageSign},
+	specRSA4096:   {usageEncrypt, usageSign},
+	specP256:      {usageSign},
+	specP384:      {usageSign},
+	specHMAC256:   {usageMAC},
+}
+
+func rsaBits(spec string) int {
+	switch spec {
+	case specRSA2048:
+		return 2048
+	case specRSA3072:
+		return 3072
+	case specRSA4096:
+		return 4096
+	}
+	return 0
+}
+
+// material is opened key material, ready to use.
+type material struct {
+	aead cipher.AEAD // symmetric keys
+	rsa  *rsa.PrivateKey
+	ec   *ecdsa.PrivateKey
+	mac  []byte // HMAC keys
+}
+
+// newMaterial generates key material for a spec and returns its encoding
+// (raw bytes for symmetric and HMAC keys, PKCS #8 DER otherwise) and, for
+// asymmetric keys, the DER SubjectPublicKeyInfo.
+func newMaterial(spec string) (raw, public []byte, err error) {
+	switch spec {
+	case specSymmetric, specHMAC256:
+		raw = make([]byte, 32)
+		rand.Read(raw)
+		return raw, nil, nil
+	case specP256, specP384:
+		curve := elliptic.P256()
+		if spec == specP384 {
+			curve = elliptic.P384()
+		}
+		k, err := ecdsa.GenerateKey(curve, rand.Reader)
+		if err != nil {
+			return nil, nil, fmt.Errorf("generate %s key: %w", spec, err)
+		}
+		return marshalPair(k, &k.PublicKey)
+	}
+	if bits := rsaBits(spec); bits > 0 {
+		k, err := rsa.GenerateKey(rand.Reader, bits)
+		if err != nil {
+			return nil, nil, fmt.Errorf("generate %s key: %w", spec, err)
+		}
+		return marshalPair(k, &k.PublicKey)
+	}
+	return nil, nil, fmt.Errorf("unsupported key spec %q", spec)
+}
+
+func marshalPair(priv, pub any) ([]byte, []byte, error) {
+	raw, err := x509.MarshalPKCS8PrivateKey(priv)
+	if err != nil {
+		return nil, nil, fmt.Errorf("marshal private key: %w", err)
+	}
+	public, err := x509.MarshalPKIXPublicKey(pub)
+	if err != nil {
+		return nil, nil, fmt.Errorf("marshal public key: %w", err)
+	}
+	return raw, public, nil
+}
+
+// openMaterial parses raw material of a spec.
+func openMaterial(spec string, raw []byte) (*material, error) {
+	switch spec {
+	case specSymmetric:
+		if len(raw) != 32 {
+			return nil, errors.New("symmetric key material is not 32 bytes")
+		}
+		block, err := aes.NewCipher(raw)
+		if err != nil {
+			return nil, err
+		}
+		gcm, err := cipher.NewGCM(block)
+		if err != nil {
+			return nil, err
+		}
+		return &material{aead: gcm}, nil
+	case specHMAC256:
+		if len(raw) != 32 {
+			return nil, errors.New("HMAC key material is not 32 bytes")
+		}
+		return &material{mac: raw}, nil
+	}
+	k, err := x509.ParsePKCS8PrivateKey(raw)
+	clear(raw)
+	if err != nil {
+		return nil, fmt.Errorf("parse private key: %w", err)
+	}
+	switch k := k.(type) {
+	case *rsa.PrivateKey:
+		return &material{rsa: k}, nil
+	case *ecdsa.PrivateKey:
+		return &material{ec: k}, nil
+	}
+	return nil, fmt.Errorf("unexpected private key type %T", k)
+}
+
+// materialAAD binds sealed material to its key and version, so a row
+// copied to another key or version does not open.
+func materialAAD(keyID string, version int) []byte {
+	return []byte("bulwark/kms/material/v1\x00" + keyID + "\x00" + strconv.Itoa(version))
+}
+
+// materialCache holds opened material. Material of a (key, version) never
+// changes, so entries are never stale; whether the key may be used is
+// decided from the key's state read on every call, not from the cache.
+// The bound keeps memory (and the amount of key material in memory) in
+// check; a full cache drops an arbitrary entry.
+type materialCache struct {
+	mu  sync.Mutex
+	max int
+	m   map[matKey]*material
+}
+
+type matKey struct {
+	id      string
+	version int
+}
+
+func newMaterialCache(max int) *materialCache {
+	return &materialCache{max: max, m: make(map[matKey]*material)}
+}
+
+func (c *materialCache) get(id string, version int) *material {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.m[matKey{id, version}]
+}
+
+func (c *materialCache) put(id string, version int, m *material) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.m) >= c.max {
+		for k := range c.m {
+			delete(c.m, k)
+			break
+		}
+	}
+	c.m[matKey{id, version}] = m
+}
+
+// forget drops every version of a key (disabled, pending deletion,
+// deleted), so its material does not linger in memory.
+func (c *materialCache) forget(id string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for k := range c.m {
+		if k.id == id {
+			delete(c.m, k)
+		}
+	}
+}
+
+func (c *materialCache) reset() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	clear(c.m)
+}
