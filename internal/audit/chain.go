@@ -60,7 +60,7 @@ func Username(id *UserIdentity) string {
 // derives them again from the stored bytes and compares.
 func indexOf(e *Event) store.AuditRecord {
 	r := store.AuditRecord{
-		EventID: safeString(e.EventID), EventTime: e.EventTime.UTC().Truncate(time.Second),
+		EventID: safeString(e.EventID), AccountID: safeString(e.RecipientAccountID), EventTime: e.EventTime.UTC().Truncate(time.Second),
 		EventName: safeString(e.EventName), EventSource: safeString(e.EventSource), ReadOnly: e.ReadOnly,
 		Username: safeString(Username(&e.UserIdentity)), AccessKeyID: safeString(e.UserIdentity.AccessKeyID),
 	}

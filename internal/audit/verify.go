@@ -386,6 +386,8 @@ func checkColumns(r *store.AuditRecord) string {
 	switch {
 	case want.EventID != r.EventID:
 		return "column event_id differs from the record's eventID"
+	case want.AccountID != r.AccountID:
+		return "column account_id differs from the record's recipientAccountId"
 	case !want.EventTime.Equal(r.EventTime):
 		return "column event_time differs from the record's eventTime"
 	case want.EventName != r.EventName:

@@ -11,9 +11,12 @@ import (
 // gaps; Hash is SHA-256 over the previous record's hash and Record (package
 // audit defines the exact bytes).
 type AuditRecord struct {
-	ChainID     string
-	Seq         int64
-	EventID     string
+	ChainID string
+	Seq     int64
+	EventID string
+	// AccountID is the recipient account (empty for a call whose signer is
+	// unknown); lookups only ever see their own account's records.
+	AccountID   string
 	EventTime   time.Time
 	EventName   string
 	EventSource string
@@ -58,6 +61,7 @@ type AuditCursor struct {
 // AuditQuery selects records for LookupEvents. Zero Start/End mean
 // unbounded; an empty Attribute means no attribute filter.
 type AuditQuery struct {
+	AccountID string // required: the caller's account
 	Attribute AuditAttribute
 	Value     string
 	Start     time.Time // inclusive

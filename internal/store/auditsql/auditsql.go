@@ -49,10 +49,10 @@ func (a *Audit) AppendAuditRecords(ctx context.Context, recs []store.AuditRecord
 	err := a.b.Write(ctx, func(q iamsql.Querier) error {
 		for i := range recs {
 			r := &recs[i]
-			if _, err := q.Exec(ctx, `INSERT INTO audit_records (chain_id, seq, event_id, event_time, event_name,
+			if _, err := q.Exec(ctx, `INSERT INTO audit_records (chain_id, seq, event_id, account_id, event_time, event_name,
 	event_source, read_only, username, access_key_id, record, prev_hash, hash)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-				r.ChainID, r.Seq, r.EventID, r.EventTime, r.EventName, r.EventSource, boolInt(r.ReadOnly),
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+				r.ChainID, r.Seq, r.EventID, r.AccountID, r.EventTime, r.EventName, r.EventSource, boolInt(r.ReadOnly),
 				r.Username, r.AccessKeyID, r.Record, r.PrevHash, r.Hash); err != nil {
 				return err
 			}
@@ -68,12 +68,12 @@ VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`, r.ChainID, r.Seq, res.Type, res.Nam
 	return a.mapErr(err, "append audit records")
 }
 
-const recordCols = `chain_id, seq, event_id, event_time, event_name, event_source, read_only, username,
+const recordCols = `chain_id, seq, event_id, account_id, event_time, event_name, event_source, read_only, username,
 	access_key_id, record, prev_hash, hash`
 
 func scanRecord(scan func(dest ...any) error, r *store.AuditRecord) error {
 	var ro int
-	if err := scan(&r.ChainID, &r.Seq, &r.EventID, &r.EventTime, &r.EventName, &r.EventSource, &ro,
+	if err := scan(&r.ChainID, &r.Seq, &r.EventID, &r.AccountID, &r.EventTime, &r.EventName, &r.EventSource, &ro,
 		&r.Username, &r.AccessKeyID, &r.Record, &r.PrevHash, &r.Hash); err != nil {
 		return err
 	}
@@ -165,8 +165,8 @@ ORDER BY seq LIMIT ?`, []any{chainID, after, scanPage}, func(scan func(dest ...a
 
 // LookupAuditRecords implements store.Audit.
 func (a *Audit) LookupAuditRecords(ctx context.Context, qy store.AuditQuery) ([]store.AuditRecord, error) {
-	var where []string
-	var args []any
+	where := []string{"r.account_id = ?"}
+	args := []any{qy.AccountID}
 	switch qy.Attribute {
 	case "":
 	case store.AuditByEventID:
@@ -209,11 +209,9 @@ func (a *Audit) LookupAuditRecords(ctx context.Context, qy store.AuditQuery) ([]
 		where = append(where, "(r.event_time < ? OR (r.event_time = ? AND (r.chain_id < ? OR (r.chain_id = ? AND r.seq < ?))))")
 		args = append(args, c.EventTime, c.EventTime, c.ChainID, c.ChainID, c.Seq)
 	}
-	query := `SELECT r.chain_id, r.seq, r.event_id, r.event_time, r.event_name, r.event_source, r.read_only,
+	query := `SELECT r.chain_id, r.seq, r.event_id, r.account_id, r.event_time, r.event_name, r.event_source, r.read_only,
 	r.username, r.access_key_id, r.record, r.prev_hash, r.hash FROM audit_records r`
-	if len(where) > 0 {
-		query += " WHERE " + strings.Join(where, " AND ")
-	}
+	query += " WHERE " + strings.Join(where, " AND ")
 	query += " ORDER BY r.event_time DESC, r.chain_id DESC, r.seq DESC LIMIT ?"
 	limit := qy.Limit
 	if limit <= 0 || limit > 1000 {

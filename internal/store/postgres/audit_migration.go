@@ -17,6 +17,7 @@ CREATE TABLE audit_records (
 	chain_id      text COLLATE "C" NOT NULL,
 	seq           bigint      NOT NULL,
 	event_id      text COLLATE "C" NOT NULL,
+	account_id    text COLLATE "C" NOT NULL,
 	event_time    timestamptz NOT NULL,
 	event_name    text COLLATE "C" NOT NULL,
 	event_source  text COLLATE "C" NOT NULL,
@@ -28,11 +29,11 @@ CREATE TABLE audit_records (
 	hash          bytea       NOT NULL,
 	PRIMARY KEY (chain_id, seq)
 );
-CREATE INDEX audit_records_by_time ON audit_records (event_time, chain_id, seq);
+CREATE INDEX audit_records_by_time ON audit_records (account_id, event_time, chain_id, seq);
 CREATE INDEX audit_records_by_event_id ON audit_records (event_id);
-CREATE INDEX audit_records_by_name ON audit_records (event_name, event_time);
-CREATE INDEX audit_records_by_user ON audit_records (username, event_time);
-CREATE INDEX audit_records_by_key ON audit_records (access_key_id, event_time);
+CREATE INDEX audit_records_by_name ON audit_records (account_id, event_name, event_time);
+CREATE INDEX audit_records_by_user ON audit_records (account_id, username, event_time);
+CREATE INDEX audit_records_by_key ON audit_records (account_id, access_key_id, event_time);
 
 CREATE TABLE audit_resources (
 	chain_id      text COLLATE "C" NOT NULL,

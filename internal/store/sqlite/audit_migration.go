@@ -20,6 +20,7 @@ CREATE TABLE audit_records (
 	chain_id      TEXT    NOT NULL,
 	seq           INTEGER NOT NULL,
 	event_id      TEXT    NOT NULL,
+	account_id    TEXT    NOT NULL,
 	event_time    INTEGER NOT NULL,
 	event_name    TEXT    NOT NULL,
 	event_source  TEXT    NOT NULL,
@@ -31,11 +32,11 @@ CREATE TABLE audit_records (
 	hash          BLOB    NOT NULL,
 	PRIMARY KEY (chain_id, seq)
 ) STRICT;
-CREATE INDEX audit_records_by_time ON audit_records (event_time, chain_id, seq);
+CREATE INDEX audit_records_by_time ON audit_records (account_id, event_time, chain_id, seq);
 CREATE INDEX audit_records_by_event_id ON audit_records (event_id);
-CREATE INDEX audit_records_by_name ON audit_records (event_name, event_time);
-CREATE INDEX audit_records_by_user ON audit_records (username, event_time);
-CREATE INDEX audit_records_by_key ON audit_records (access_key_id, event_time);
+CREATE INDEX audit_records_by_name ON audit_records (account_id, event_name, event_time);
+CREATE INDEX audit_records_by_user ON audit_records (account_id, username, event_time);
+CREATE INDEX audit_records_by_key ON audit_records (account_id, access_key_id, event_time);
 
 CREATE TABLE audit_resources (
 	chain_id      TEXT    NOT NULL,
