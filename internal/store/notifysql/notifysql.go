@@ -147,7 +147,7 @@ func (s Store) CreateTopic(ctx context.Context, t store.Topic) error {
 		_, err := qr.Exec(ctx, `INSERT INTO sns_topics (arn, account_id, region, name, attributes, tags, created_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?)`, t.ARN, t.AccountID, t.Region, t.Name, attrs, tags, t.CreatedAt)
 		if err != nil {
-			return s.b.MapErr(err, what)
+			return s.mapErr(err, what)
 		}
 		return nil
 	})
@@ -182,7 +182,7 @@ func (s Store) ListTopics(ctx context.Context, account, region, after string, li
 			})
 	})
 	if err != nil {
-		return nil, s.b.MapErr(err, "list topics")
+		return nil, s.mapErr(err, "list topics")
 	}
 	return out, nil
 }
@@ -195,7 +195,7 @@ func (s Store) UpdateTopic(ctx context.Context, arn string, fn func(*store.Topic
 		// one topic serialize instead of losing each other's changes.
 		n, err := qr.Exec(ctx, `UPDATE sns_topics SET arn = arn WHERE arn = ?`, arn)
 		if err != nil {
-			return s.b.MapErr(err, what)
+			return s.mapErr(err, what)
 		}
 		if n == 0 {
 			return fmt.Errorf("%s: %w", what, store.ErrNotFound)
@@ -216,7 +216,7 @@ func (s Store) UpdateTopic(ctx context.Context, arn string, fn func(*store.Topic
 			return fmt.Errorf("%s: %w", what, err)
 		}
 		_, err = qr.Exec(ctx, `UPDATE sns_topics SET attributes = ?, tags = ? WHERE arn = ?`, attrs, tags, arn)
-		return s.b.MapErr(err, what)
+		return s.mapErr(err, what)
 	})
 }
 
@@ -225,14 +225,14 @@ func (s Store) DeleteTopic(ctx context.Context, arn string) error {
 	what := fmt.Sprintf("delete topic %q", arn)
 	return s.b.Write(ctx, func(qr q) error {
 		if _, err := qr.Exec(ctx, `DELETE FROM sns_deliveries WHERE topic_arn = ?`, arn); err != nil {
-			return s.b.MapErr(err, what)
+			return s.mapErr(err, what)
 		}
 		if _, err := qr.Exec(ctx, `DELETE FROM sns_subscriptions WHERE topic_arn = ?`, arn); err != nil {
-			return s.b.MapErr(err, what)
+			return s.mapErr(err, what)
 		}
 		n, err := qr.Exec(ctx, `DELETE FROM sns_topics WHERE arn = ?`, arn)
 		if err != nil {
-			return s.b.MapErr(err, what)
+			return s.mapErr(err, what)
 		}
 		if n == 0 {
 			return fmt.Errorf("%s: %w", what, store.ErrNotFound)
@@ -286,7 +286,7 @@ func (s Store) oneSub(ctx context.Context, what, where string, args ...any) (sto
 		return err
 	})
 	if err != nil {
-		return store.Subscription{}, s.b.MapErr(err, what)
+		return store.Subscription{}, s.mapErr(err, what)
 	}
 	if len(subs) == 0 {
 		return store.Subscription{}, fmt.Errorf("%s: %w", what, store.ErrNotFound)
@@ -308,7 +308,7 @@ func (s Store) CreateSubscription(ctx context.Context, sub store.Subscription) e
 			sub.ARN, sub.TopicARN, sub.AccountID, sub.Owner, sub.Protocol, sub.Endpoint, boolInt(sub.Confirmed),
 			nonNil(sub.TokenHash), sub.TokenExpiresAt, attrs, sub.CreatedAt, iamsql.OptTime(sub.ConfirmedAt))
 		if err != nil {
-			return s.b.MapErr(err, what)
+			return s.mapErr(err, what)
 		}
 		return nil
 	})
@@ -344,7 +344,7 @@ func (s Store) UpdateSubscription(ctx context.Context, arn string, fn func(*stor
 	return s.b.Write(ctx, func(qr q) error {
 		n, err := qr.Exec(ctx, `UPDATE sns_subscriptions SET arn = arn WHERE arn = ?`, arn)
 		if err != nil {
-			return s.b.MapErr(err, what)
+			return s.mapErr(err, what)
 		}
 		if n == 0 {
 			return fmt.Errorf("%s: %w", what, store.ErrNotFound)
@@ -364,7 +364,7 @@ func (s Store) UpdateSubscription(ctx context.Context, arn string, fn func(*stor
 		_, err = qr.Exec(ctx, `UPDATE sns_subscriptions SET confirmed = ?, confirmed_at = ?, token_hash = ?,
 			token_expires_at = ?, attributes = ? WHERE arn = ?`,
 			boolInt(sub.Confirmed), iamsql.OptTime(sub.ConfirmedAt), nonNil(sub.TokenHash), sub.TokenExpiresAt, attrs, arn)
-		return s.b.MapErr(err, what)
+		return s.mapErr(err, what)
 	})
 }
 
@@ -373,11 +373,11 @@ func (s Store) DeleteSubscription(ctx context.Context, arn string) error {
 	what := fmt.Sprintf("delete subscription %q", arn)
 	return s.b.Write(ctx, func(qr q) error {
 		if _, err := qr.Exec(ctx, `DELETE FROM sns_deliveries WHERE subscription_arn = ?`, arn); err != nil {
-			return s.b.MapErr(err, what)
+			return s.mapErr(err, what)
 		}
 		n, err := qr.Exec(ctx, `DELETE FROM sns_subscriptions WHERE arn = ?`, arn)
 		if err != nil {
-			return s.b.MapErr(err, what)
+			return s.mapErr(err, what)
 		}
 		if n == 0 {
 			return fmt.Errorf("%s: %w", what, store.ErrNotFound)
@@ -401,7 +401,7 @@ func (s Store) ListSubscriptions(ctx context.Context, account, topicARN, after s
 		return err
 	})
 	if err != nil {
-		return nil, s.b.MapErr(err, "list subscriptions")
+		return nil, s.mapErr(err, "list subscriptions")
 	}
 	return out, nil
 }
@@ -433,7 +433,7 @@ func (s Store) EnqueueDeliveries(ctx context.Context, ds []store.Delivery, maxQu
 		if maxQueued > 0 {
 			var n int64
 			if err := qr.QueryRow(ctx, `SELECT count(*) FROM sns_deliveries`, nil, &n); err != nil {
-				return s.b.MapErr(err, what)
+				return s.mapErr(err, what)
 			}
 			if int(n)+len(ds) > maxQueued {
 				return fmt.Errorf("%s: %d queued: %w", what, n, store.ErrQueueFull)
@@ -446,7 +446,7 @@ func (s Store) EnqueueDeliveries(ctx context.Context, ds []store.Delivery, maxQu
 				d.ID, d.SubscriptionARN, d.TopicARN, d.MessageID, d.Kind, d.Endpoint, d.Policy, nonNil(d.Body),
 				d.Attempts, d.NextAttemptAt, iamsql.OptTime{}, d.LastError, d.CreatedAt)
 			if err != nil {
-				return s.b.MapErr(err, what)
+				return s.mapErr(err, what)
 			}
 		}
 		return nil
@@ -470,13 +470,13 @@ func (s Store) ClaimDeliveries(ctx context.Context, owner string, now time.Time,
 			return nil
 		})
 		if err != nil {
-			return s.b.MapErr(err, what)
+			return s.mapErr(err, what)
 		}
 		for _, id := range ids {
 			n, err := qr.Exec(ctx, `UPDATE sns_deliveries SET lease_owner = ?, lease_until = ?
 				WHERE id = ? AND (lease_until IS NULL OR lease_until <= ?)`, owner, until, id, now)
 			if err != nil {
-				return s.b.MapErr(err, what)
+				return s.mapErr(err, what)
 			}
 			if n == 0 {
 				continue // another server claimed it first
@@ -490,7 +490,7 @@ func (s Store) ClaimDeliveries(ctx context.Context, owner string, now time.Time,
 				return nil
 			})
 			if err != nil {
-				return s.b.MapErr(err, what)
+				return s.mapErr(err, what)
 			}
 		}
 		return nil
@@ -507,7 +507,7 @@ func (s Store) CompleteDelivery(ctx context.Context, id, owner string) (bool, er
 	err := s.b.Write(ctx, func(qr q) error {
 		n, err := qr.Exec(ctx, `DELETE FROM sns_deliveries WHERE id = ? AND lease_owner = ?`, id, owner)
 		held = n == 1
-		return s.b.MapErr(err, "complete delivery")
+		return s.mapErr(err, "complete delivery")
 	})
 	return held, err
 }
@@ -519,7 +519,7 @@ func (s Store) RetryDelivery(ctx context.Context, id, owner string, next time.Ti
 		n, err := qr.Exec(ctx, `UPDATE sns_deliveries SET attempts = attempts + 1, next_attempt_at = ?, lease_owner = '',
 			lease_until = ?, last_error = ? WHERE id = ? AND lease_owner = ?`, next, iamsql.OptTime{}, lastErr, id, owner)
 		held = n == 1
-		return s.b.MapErr(err, "retry delivery")
+		return s.mapErr(err, "retry delivery")
 	})
 	return held, err
 }
@@ -531,7 +531,15 @@ func (s Store) QueuedDeliveries(ctx context.Context) (int, error) {
 		return qr.QueryRow(ctx, `SELECT count(*) FROM sns_deliveries`, nil, &n)
 	})
 	if err != nil {
-		return 0, s.b.MapErr(err, "count deliveries")
+		return 0, s.mapErr(err, "count deliveries")
 	}
 	return int(n), nil
+}
+
+// mapErr is the backend's MapErr, passing nil through.
+func (s Store) mapErr(err error, what string) error {
+	if err == nil {
+		return nil
+	}
+	return s.b.MapErr(err, what)
 }

@@ -27,7 +27,7 @@ func (s Store) PutResponseRule(ctx context.Context, r store.ResponseRule) error 
 			VALUES (?, ?, ?, ?, ?, ?)
 			ON CONFLICT (account_id, name) DO UPDATE SET body = excluded.body, enabled = excluded.enabled, updated_at = excluded.updated_at`,
 			r.AccountID, r.Name, r.Body, boolInt(r.Enabled), r.CreatedAt, r.UpdatedAt)
-		return s.b.MapErr(err, what)
+		return s.mapErr(err, what)
 	})
 }
 
@@ -44,7 +44,7 @@ func (s Store) GetResponseRule(ctx context.Context, account, name string) (store
 			})
 	})
 	if err != nil {
-		return store.ResponseRule{}, s.b.MapErr(err, what)
+		return store.ResponseRule{}, s.mapErr(err, what)
 	}
 	if len(out) == 0 {
 		return store.ResponseRule{}, fmt.Errorf("%s: %w", what, store.ErrNotFound)
@@ -67,7 +67,7 @@ func (s Store) ListResponseRules(ctx context.Context, account string) ([]store.R
 		})
 	})
 	if err != nil {
-		return nil, s.b.MapErr(err, "list response rules")
+		return nil, s.mapErr(err, "list response rules")
 	}
 	return out, nil
 }
@@ -78,7 +78,7 @@ func (s Store) DeleteResponseRule(ctx context.Context, account, name string) err
 	return s.b.Write(ctx, func(qr q) error {
 		n, err := qr.Exec(ctx, `DELETE FROM response_rules WHERE account_id = ? AND name = ?`, account, name)
 		if err != nil {
-			return s.b.MapErr(err, what)
+			return s.mapErr(err, what)
 		}
 		if n == 0 {
 			return fmt.Errorf("%s: %w", what, store.ErrNotFound)
@@ -112,7 +112,7 @@ func (s Store) EnqueueResponseExecutions(ctx context.Context, es []store.Respons
 				e.AccountID, e.RuleName, e.FindingID, e.ActionIndex, e.Action, e.Finding, store.ExecPending,
 				e.NextAttemptAt, iamsql.OptTime{}, e.CreatedAt, iamsql.OptTime{})
 			if err != nil {
-				return s.b.MapErr(err, "enqueue response executions")
+				return s.mapErr(err, "enqueue response executions")
 			}
 			inserted += int(n)
 		}
@@ -144,7 +144,7 @@ func (s Store) ClaimResponseExecutions(ctx context.Context, owner string, now ti
 				return nil
 			})
 		if err != nil {
-			return s.b.MapErr(err, what)
+			return s.mapErr(err, what)
 		}
 		for _, k := range keys {
 			n, err := qr.Exec(ctx, `UPDATE response_executions SET lease_owner = ?, lease_until = ?
@@ -152,7 +152,7 @@ func (s Store) ClaimResponseExecutions(ctx context.Context, owner string, now ti
 				AND (lease_until IS NULL OR lease_until <= ?)`,
 				owner, now.Add(lease), k.account, k.rule, k.finding, k.idx, store.ExecPending, now)
 			if err != nil {
-				return s.b.MapErr(err, what)
+				return s.mapErr(err, what)
 			}
 			if n == 0 {
 				continue
@@ -165,7 +165,7 @@ func (s Store) ClaimResponseExecutions(ctx context.Context, owner string, now ti
 					return err
 				})
 			if err != nil {
-				return s.b.MapErr(err, what)
+				return s.mapErr(err, what)
 			}
 		}
 		return nil
@@ -189,7 +189,7 @@ func (s Store) FinishResponseExecution(ctx context.Context, e store.ResponseExec
 			WHERE account_id = ? AND rule_name = ? AND finding_id = ? AND action_index = ? AND lease_owner = ?`,
 			status, next, iamsql.OptTime{}, lastErr, done, e.AccountID, e.RuleName, e.FindingID, e.ActionIndex, owner)
 		held = n == 1
-		return s.b.MapErr(err, "finish response execution")
+		return s.mapErr(err, "finish response execution")
 	})
 	return held, err
 }
@@ -211,7 +211,7 @@ func (s Store) ListResponseExecutions(ctx context.Context, account, rule string,
 		})
 	})
 	if err != nil {
-		return nil, s.b.MapErr(err, "list response executions")
+		return nil, s.mapErr(err, "list response executions")
 	}
 	return out, nil
 }
