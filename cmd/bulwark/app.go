@@ -66,7 +66,7 @@ func build(ctx context.Context, cfg *config.Server, logger *slog.Logger, st stor
 		OIDC: oidc.NewVerifier(oidc.Config{})})
 	d := &deps{Ctx: ctx, Config: cfg, Logger: logger, Store: st, IAM: iamStore, Keys: keys,
 		Resolver: resolver, Authorizer: authorizer, Source: source, Endpoint: endpoint,
-		Services: []*api.Service{stsSvc, iamSvc}}
+		Services: []*api.Service{stsSvc, iamSvc}, Audit: &moduleAudit{}}
 	routes := make(map[string]http.Handler)
 	var subscribers []audit.Subscriber
 	var afterReset []func(context.Context) error
@@ -138,7 +138,7 @@ func build(ctx context.Context, cfg *config.Server, logger *slog.Logger, st stor
 	}
 	srv, err := server.New(server.Config{
 		Logger: logger, Registry: registry, Verifier: verifier, Principals: resolver,
-		Authorizer: authorizer, Audit: audit.Notify{Sink: audit.LogSink{Logger: logger}, Subscribers: subscribers}, FailureSealer: keys,
+		Authorizer: authorizer, Audit: d.Audit.bind(audit.Notify{Sink: audit.LogSink{Logger: logger}, Subscribers: subscribers}), FailureSealer: keys,
 		Region: cfg.Region, MaxBodyBytes: cfg.MaxBodyBytes, Ready: st.Ping,
 		AfterWrite: func(*api.Call) { source.Invalidate() },
 		Extra:      extra,

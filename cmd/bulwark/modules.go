@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
+	"sync"
 
 	"github.com/bulwark-security/bulwark/internal/api"
 	"github.com/bulwark-security/bulwark/internal/audit"
@@ -42,6 +44,10 @@ type deps struct {
 	Source     *authz.StoreSource
 	// Endpoint is the URL clients reach this server at.
 	Endpoint string
+	// Audit records events a module emits itself, for work no API call
+	// carries (automated response actions), in the same trail as the
+	// server's own events. It fails until the server is built.
+	Audit *moduleAudit
 	// Registry holds the core services; modules built before this one have
 	// added theirs. Use it to look up another service's table.
 	Services []*api.Service
@@ -61,4 +67,30 @@ type parts struct {
 	// AfterReset runs after a dev-mode reset has emptied the store and
 	// bootstrapped again (re-seed rows, drop caches).
 	AfterReset func(ctx context.Context) error
+}
+
+// moduleAudit is the server's audit sink as modules see it: bound once
+// the sink exists, after every module is built.
+type moduleAudit struct {
+	mu   sync.RWMutex
+	sink audit.Sink
+}
+
+// bind makes m record into sink and returns sink.
+func (m *moduleAudit) bind(sink audit.Sink) audit.Sink {
+	m.mu.Lock()
+	m.sink = sink
+	m.mu.Unlock()
+	return sink
+}
+
+// Record implements audit.Sink.
+func (m *moduleAudit) Record(ctx context.Context, e *audit.Event) error {
+	m.mu.RLock()
+	sink := m.sink
+	m.mu.RUnlock()
+	if sink == nil {
+		return errors.New("audit sink not ready")
+	}
+	return sink.Record(ctx, e)
 }
