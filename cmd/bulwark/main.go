@@ -21,6 +21,9 @@ const usage = `Bulwark: a self-hosted security plane with AWS-compatible IAM and
 Usage:
   bulwark server [flags]   run the API server (bulwark server -h lists the flags)
   bulwark reset [flags]    wipe a dev-mode server's state (bulwark server --dev)
+  bulwark agent [flags]    serve workloads their role credentials on loopback (container endpoint, IMDSv2)
+  bulwark exec --role ARN -- command   run a command with a role's auto-refreshed credentials
+  bulwark workload <cmd>   register, list, update and revoke workloads; create join tokens
   bulwark version          print the version
 `
 
@@ -40,6 +43,12 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 		return runServer(ctx, args[1:], getenv, stderr)
 	case "reset":
 		return runReset(ctx, args[1:], getenv, stdout, stderr)
+	case "agent":
+		return runAgent(ctx, args[1:], getenv, stderr)
+	case "exec":
+		return runExec(ctx, args[1:], getenv, stdout, stderr)
+	case "workload":
+		return runWorkload(ctx, args[1:], getenv, stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "bulwark", version)
 		return 0
