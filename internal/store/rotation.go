@@ -69,9 +69,12 @@ type RotationWebhook struct {
 	FunctionARN string
 	AccountID   string
 	URL         string
-	SealedKey   []byte
-	CreatedAt   time.Time
-	UpdatedAt   time.Time
+	// CAPEM, if not empty, holds the PEM CA certificates the endpoint's
+	// TLS certificate must chain to instead of the system roots.
+	CAPEM     string
+	SealedKey []byte
+	CreatedAt time.Time
+	UpdatedAt time.Time
 }
 
 // Rotation is the secret rotation part of the store. Every method is one

@@ -32,6 +32,7 @@ CREATE TABLE rotation_webhooks (
 	account_id   text COLLATE "C" NOT NULL REFERENCES accounts (id),
 	url          text        NOT NULL,
 	sealed_key   bytea       NOT NULL,
+	ca_pem       text        NOT NULL DEFAULT '',
 	created_at   timestamptz NOT NULL,
 	updated_at   timestamptz NOT NULL
 );

@@ -290,11 +290,11 @@ func (m Rotation) DueRotations(ctx context.Context, now time.Time, limit int) ([
 	return out, nil
 }
 
-const webhookCols = `function_arn, account_id, url, sealed_key, created_at, updated_at`
+const webhookCols = `function_arn, account_id, url, ca_pem, sealed_key, created_at, updated_at`
 
 func scanWebhook(scan func(...any) error) (store.RotationWebhook, error) {
 	var w store.RotationWebhook
-	err := scan(&w.FunctionARN, &w.AccountID, &w.URL, &w.SealedKey, &w.CreatedAt, &w.UpdatedAt)
+	err := scan(&w.FunctionARN, &w.AccountID, &w.URL, &w.CAPEM, &w.SealedKey, &w.CreatedAt, &w.UpdatedAt)
 	if w.SealedKey == nil {
 		w.SealedKey = []byte{}
 	}
@@ -304,10 +304,10 @@ func scanWebhook(scan func(...any) error) (store.RotationWebhook, error) {
 // PutRotationWebhook implements store.Rotation.
 func (m Rotation) PutRotationWebhook(ctx context.Context, w store.RotationWebhook) error {
 	err := m.b.Write(ctx, func(tx q) error {
-		_, err := tx.Exec(ctx, `INSERT INTO rotation_webhooks (`+webhookCols+`) VALUES (?, ?, ?, ?, ?, ?)
-			ON CONFLICT (function_arn) DO UPDATE SET url = excluded.url, sealed_key = excluded.sealed_key,
+		_, err := tx.Exec(ctx, `INSERT INTO rotation_webhooks (`+webhookCols+`) VALUES (?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (function_arn) DO UPDATE SET url = excluded.url, ca_pem = excluded.ca_pem, sealed_key = excluded.sealed_key,
 			updated_at = excluded.updated_at`,
-			w.FunctionARN, w.AccountID, w.URL, w.SealedKey, w.CreatedAt, w.UpdatedAt)
+			w.FunctionARN, w.AccountID, w.URL, w.CAPEM, w.SealedKey, w.CreatedAt, w.UpdatedAt)
 		return err
 	})
 	if err != nil {

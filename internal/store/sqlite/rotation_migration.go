@@ -10,7 +10,8 @@ func init() { migrations = migrate.Insert(migrations, rotationMigration) }
 // the lease a scheduler holds while it runs it, and the last failure.
 // scheduled_for records which scheduled occurrence a rotation was started
 // for, so two servers can never both start the same one. rotation_webhooks
-// maps a rotation function ARN to an HTTPS endpoint; its signing key is
+// maps a rotation function ARN to an HTTPS endpoint (and, optionally, the
+// CA certificates its TLS certificate must chain to); its signing key is
 // sealed by the keyring.
 var rotationMigration = migrate.Migration{
 	Version: 9,
@@ -37,6 +38,7 @@ CREATE TABLE rotation_webhooks (
 	account_id   TEXT    NOT NULL REFERENCES accounts (id),
 	url          TEXT    NOT NULL,
 	sealed_key   BLOB    NOT NULL,
+	ca_pem       TEXT    NOT NULL DEFAULT '',
 	created_at   INTEGER NOT NULL,
 	updated_at   INTEGER NOT NULL
 ) STRICT, WITHOUT ROWID;

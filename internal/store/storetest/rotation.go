@@ -284,12 +284,12 @@ func testRotationWebhooks(t *testing.T, s RotationStore) {
 		t.Fatal(err)
 	}
 	w2 := w
-	w2.URL, w2.SealedKey, w2.CreatedAt, w2.UpdatedAt = "https://rotator.example/v2", []byte("sealed2"), at.Add(time.Hour), at.Add(time.Hour)
+	w2.URL, w2.CAPEM, w2.SealedKey, w2.CreatedAt, w2.UpdatedAt = "https://rotator.example/v2", "-----BEGIN CERTIFICATE-----", []byte("sealed2"), at.Add(time.Hour), at.Add(time.Hour)
 	if err := s.PutRotationWebhook(ctx, w2); err != nil {
 		t.Fatal(err)
 	}
 	got, err := s.GetRotationWebhook(ctx, fn)
-	if err != nil || got.URL != w2.URL || string(got.SealedKey) != "sealed2" || got.AccountID != acct {
+	if err != nil || got.URL != w2.URL || string(got.SealedKey) != "sealed2" || got.CAPEM != w2.CAPEM || got.AccountID != acct {
 		t.Fatalf("GetRotationWebhook = %+v, %v", got, err)
 	}
 	checkTime(t, "CreatedAt (kept on replace)", got.CreatedAt, wantTime)
