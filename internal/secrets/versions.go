@@ -118,3 +118,10 @@ func IsNotFound(err error) bool {
 	var e *awsproto.Error
 	return errors.As(err, &e) && e.Code == codeNotFound
 }
+
+// Forget drops the compiled resource policies (after a dev-mode reset).
+func (s *Service) Forget() {
+	s.policies.mu.Lock()
+	s.policies.m = nil
+	s.policies.mu.Unlock()
+}
