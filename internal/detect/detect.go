@@ -1,0 +1,364 @@
+// Package detect runs Bulwark's detectors on the live audit stream and
+// reports what they find to the findings hub as ASFF findings.
+//
+// The Engine is an audit.Subscriber: Observe copies the event into a
+// bounded queue and returns at once (a full queue drops the event and
+// counts it), and one goroutine (Run) feeds each event to every detector.
+// Detectors keep their state in memory, bounded, and owned by that
+// goroutine, so they need no locks. Each detector reports Signals about a
+// subject (an access key, a source address, a principal); the engine turns
+// a signal into a finding with a stable Id per (detector, account,
+// subject), so an ongoing condition updates one finding (LastObservedAt,
+// UpdatedAt, an event count) instead of creating many. The first signal of
+// a subject is written at once; later ones are coalesced to at most one
+// write per subject every MinWriteInterval.
+package detect
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"log/slog"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/bulwark-security/bulwark/internal/audit"
+	"github.com/bulwark-security/bulwark/internal/findings"
+)
+
+// Detector inspects events, one at a time, on the engine's goroutine.
+type Detector interface {
+	// Name is the finding's GeneratorId ("bulwark/signature-failures").
+	Name() string
+	// Inspect returns what e reveals, if anything. It must not retain e.
+	Inspect(e *audit.Event) []Signal
+}
+
+// Signal is one detection about a subject.
+type Signal struct {
+	// Subject identifies the ongoing condition within the detector (for
+	// example "accesskey/AKIA..."); it is part of the finding's Id.
+	Subject string
+	// Account owns the finding; empty means the engine's default account.
+	Account     string
+	Severity    string
+	Types       []string
+	Title       string
+	Description string
+	Resources   []findings.Resource
+	// Count is how many events this signal accounts for.
+	Count int
+	// EventIDs are the ids of (some of) those events.
+	EventIDs []string
+	// Time is when the latest event happened; Since, if set, when the
+	// first of them did.
+	Time  time.Time
+	Since time.Time
+	// Fields are extra ProductFields ("bulwark/<name>").
+	Fields map[string]string
+}
+
+// Config configures an Engine.
+type Config struct {
+	Hub *findings.Hub
+	// Region and AccountID fill in findings whose events name no account
+	// (a request with a bad signature has no verified principal).
+	Region    string
+	AccountID string
+	Logger    *slog.Logger
+	// Now is the clock for UpdatedAt and write coalescing; optional.
+	Now func() time.Time
+	// QueueSize bounds the events waiting for the detectors; zero means
+	// 8192.
+	QueueSize int
+	// MinWriteInterval is the least time between two writes of one
+	// finding; zero means 5 seconds.
+	MinWriteInterval time.Duration
+	Detectors        []Detector
+}
+
+// Engine feeds audit events to detectors and writes their findings.
+type Engine struct {
+	cfg      Config
+	queue    chan audit.Event
+	dropped  atomic.Uint64
+	seen     atomic.Uint64
+	failures atomic.Uint64
+	pending  map[findings.Identifier]*pendingWrite
+}
+
+type pendingWrite struct {
+	sig       Signal
+	gen       string
+	lastWrite time.Time
+	dirty     bool
+}
+
+var _ audit.Subscriber = (*Engine)(nil)
+
+// maxPending bounds the findings waiting for a coalesced write.
+const maxPending = 10000
+
+// New returns an engine; start it with Run.
+func New(cfg Config) (*Engine, error) {
+	if cfg.Hub == nil || cfg.Region == "" || cfg.AccountID == "" {
+		return nil, errors.New("detect: Hub, Region and AccountID are required")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.QueueSize <= 0 {
+		cfg.QueueSize = 8192
+	}
+	if cfg.MinWriteInterval <= 0 {
+		cfg.MinWriteInterval = 5 * time.Second
+	}
+	return &Engine{cfg: cfg, queue: make(chan audit.Event, cfg.QueueSize), pending: map[findings.Identifier]*pendingWrite{}}, nil
+}
+
+// Observe implements audit.Subscriber. It never blocks: when the queue is
+// full the event is dropped and counted (Stats).
+func (e *Engine) Observe(ev *audit.Event) {
+	c := *ev
+	// The caller may reuse the event's buffers; keep our own copy of the
+	// one element detectors read, and none of the others.
+	c.RequestParameters = bytes.Clone(ev.RequestParameters)
+	c.ResponseElements = nil
+	if ev.EventName == "CreateAccessKey" {
+		// The new key's id (its secret is hidden by the trail).
+		c.ResponseElements = bytes.Clone(ev.ResponseElements)
+	}
+	c.Resources = nil
+	c.UserIdentity.SessionContext = nil
+	select {
+	case e.queue <- c:
+	default:
+		if e.dropped.Add(1)%1000 == 1 {
+			e.cfg.Logger.Warn("detectors are behind; audit events dropped", "dropped", e.dropped.Load())
+		}
+	}
+}
+
+// Stats are the engine's counters.
+type Stats struct {
+	// Seen counts events the detectors inspected; Dropped those the full
+	// queue refused; WriteFailures the findings the hub could not store.
+	Seen, Dropped, WriteFailures uint64
+}
+
+// Stats returns the counters.
+func (e *Engine) Stats() Stats {
+	return Stats{Seen: e.seen.Load(), Dropped: e.dropped.Load(), WriteFailures: e.failures.Load()}
+}
+
+// Run inspects queued events until ctx is done, then writes what is
+// pending.
+func (e *Engine) Run(ctx context.Context) error {
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			// Drain what is queued, and write the last coalesced signals
+			// with a short deadline of their own.
+			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			defer cancel()
+			for {
+				select {
+				case ev := <-e.queue:
+					e.inspect(fctx, &ev)
+					continue
+				default:
+				}
+				break
+			}
+			e.flush(fctx, true)
+			return nil
+		case ev := <-e.queue:
+			e.inspect(ctx, &ev)
+		case <-tick.C:
+			e.flush(ctx, false)
+		}
+	}
+}
+
+// Process inspects one event synchronously; for tests and replays.
+func (e *Engine) Process(ctx context.Context, ev *audit.Event) { e.inspect(ctx, ev) }
+
+// Flush writes every pending coalesced signal; for tests.
+func (e *Engine) Flush(ctx context.Context) { e.flush(ctx, true) }
+
+func (e *Engine) inspect(ctx context.Context, ev *audit.Event) {
+	e.seen.Add(1)
+	for _, d := range e.cfg.Detectors {
+		for _, s := range d.Inspect(ev) {
+			e.signal(ctx, d.Name(), s)
+		}
+	}
+}
+
+// FindingID is the stable Id of the finding about a subject.
+func FindingID(generator, account, subject string) string {
+	sum := sha256.Sum256([]byte(account + "\x00" + subject))
+	return generator + "/" + account + "/" + hex.EncodeToString(sum[:16])
+}
+
+func (e *Engine) signal(ctx context.Context, gen string, s Signal) {
+	if s.Account == "" {
+		s.Account = e.cfg.AccountID
+	}
+	key := findings.Identifier{ID: FindingID(gen, s.Account, s.Subject), ProductARN: e.cfg.Hub.ProductARN()}
+	now := e.cfg.Now()
+	p := e.pending[key]
+	if p == nil {
+		if len(e.pending) >= maxPending {
+			e.flush(ctx, true)
+			clear(e.pending)
+		}
+		p = &pendingWrite{gen: gen, sig: s}
+		e.pending[key] = p
+	} else if p.dirty {
+		p.sig = merge(p.sig, s)
+	} else {
+		p.sig = s
+	}
+	p.dirty = true
+	if now.Sub(p.lastWrite) >= e.cfg.MinWriteInterval {
+		e.write(ctx, key, p, now)
+	}
+}
+
+// merge folds a later signal about the same subject into an earlier one.
+func merge(a, b Signal) Signal {
+	b.Count += a.Count
+	b.EventIDs = lastN(append(slices.Clone(a.EventIDs), b.EventIDs...), maxEventIDs)
+	if b.Time.Before(a.Time) {
+		b.Time = a.Time
+	}
+	if first := a.first(); b.Since.IsZero() || first.Before(b.Since) {
+		b.Since = first
+	}
+	return b
+}
+
+func (e *Engine) flush(ctx context.Context, all bool) {
+	now := e.cfg.Now()
+	for key, p := range e.pending {
+		if p.dirty && (all || now.Sub(p.lastWrite) >= e.cfg.MinWriteInterval) {
+			e.write(ctx, key, p, now)
+		}
+		// A subject quiet for a while needs no slot.
+		if !p.dirty && now.Sub(p.lastWrite) > 10*e.cfg.MinWriteInterval {
+			delete(e.pending, key)
+		}
+	}
+}
+
+// first is when the signal's first event happened.
+func (s Signal) first() time.Time {
+	if s.Since.IsZero() || s.Since.After(s.Time) {
+		return s.Time
+	}
+	return s.Since
+}
+
+// maxEventIDs is how many source event ids a finding lists.
+const maxEventIDs = 10
+
+func lastN(s []string, n int) []string {
+	if len(s) > n {
+		return s[len(s)-n:]
+	}
+	return s
+}
+
+func (e *Engine) write(ctx context.Context, key findings.Identifier, p *pendingWrite, now time.Time) {
+	s := p.sig
+	p.dirty, p.lastWrite = false, now
+	wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	f, kind, err := e.cfg.Hub.Upsert(wctx, key, func(f *findings.Finding, exists bool) error {
+		apply(f, exists, s, p.gen, e.cfg.Region, now)
+		return nil
+	})
+	if err != nil {
+		e.failures.Add(1)
+		e.cfg.Logger.Error("write finding", "generator", p.gen, "id", key.ID, "err", err)
+		return
+	}
+	e.cfg.Logger.Info("finding", "change", kind.String(), "generator", p.gen, "id", f.ID,
+		"severity", f.Severity.Label, "title", f.Title)
+}
+
+// apply writes a signal into a new or existing finding.
+func apply(f *findings.Finding, exists bool, s Signal, gen, region string, now time.Time) {
+	count := s.Count
+	var ids []string
+	if exists {
+		n, _ := strconv.Atoi(f.ProductFields["bulwark/EventCount"])
+		count += n
+		if prev := f.ProductFields["bulwark/SourceEventIds"]; prev != "" {
+			ids = strings.Split(prev, ",")
+		}
+		if f.Workflow.Status == findings.WorkflowResolved || f.RecordState == findings.RecordArchived {
+			// The condition came back after it was resolved: a new
+			// occurrence to look at. A SUPPRESSED finding stays
+			// suppressed (the customer said no action is needed).
+			f.Workflow.Status = findings.WorkflowNew
+		}
+	} else {
+		f.CreatedAt = now
+		f.FirstObservedAt = s.first()
+		f.Severity = findings.NewSeverity(s.Severity)
+		f.Workflow.Status = findings.WorkflowNew
+	}
+	fields := map[string]string{}
+	maps.Copy(fields, f.ProductFields)
+	for k, v := range s.Fields {
+		if v != "" { // ASFF field values are non-empty
+			fields["bulwark/"+k] = truncate(v, 1024)
+		}
+	}
+	ids = lastN(append(ids, s.EventIDs...), maxEventIDs)
+	fields["bulwark/EventCount"] = strconv.Itoa(count)
+	if len(ids) > 0 {
+		fields["bulwark/SourceEventIds"] = strings.Join(ids, ",")
+	}
+	fields["bulwark/Subject"] = truncate(s.Subject, 1024)
+
+	f.SchemaVersion = findings.SchemaVersion
+	f.GeneratorID = gen
+	f.AwsAccountID = s.Account
+	f.ProductName, f.CompanyName, f.Region = "Bulwark", "Bulwark", region
+	f.Types = s.Types
+	f.Title, f.Description = truncate(s.Title, 256), truncate(s.Description, 1024)
+	f.Resources = s.Resources
+	f.ProductFields = fields
+	f.RecordState = findings.RecordActive
+	f.UpdatedAt = now
+	if f.CreatedAt.After(now) {
+		f.CreatedAt = now
+	}
+	if s.Time.After(f.LastObservedAt) {
+		f.LastObservedAt = s.Time
+	}
+	if f.FirstObservedAt.IsZero() || s.first().Before(f.FirstObservedAt) {
+		f.FirstObservedAt = s.first()
+	}
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}
