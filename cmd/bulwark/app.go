@@ -138,7 +138,7 @@ func build(ctx context.Context, cfg *config.Server, logger *slog.Logger, st stor
 	}
 	srv, err := server.New(server.Config{
 		Logger: logger, Registry: registry, Verifier: verifier, Principals: resolver,
-		Authorizer: authorizer, Audit: d.Audit.bind(audit.Notify{Sink: audit.LogSink{Logger: logger}, Subscribers: subscribers}), FailureSealer: keys,
+		Authorizer: authorizer, Audit: d.Audit.bind(audit.Notify{Sink: auditSink(d), Subscribers: subscribers}), FailureSealer: keys,
 		Region: cfg.Region, MaxBodyBytes: cfg.MaxBodyBytes, Ready: st.Ping,
 		AfterWrite: func(*api.Call) { source.Invalidate() },
 		Extra:      extra,

@@ -21,6 +21,8 @@ const usage = `Bulwark: a self-hosted security plane with AWS-compatible IAM and
 Usage:
   bulwark server [flags]   run the API server (bulwark server -h lists the flags)
   bulwark reset [flags]    wipe a dev-mode server's state (bulwark server --dev)
+  bulwark audit verify     check the audit trail's hash chains and signed digests
+  bulwark audit public-key print the audit digest verification key
   bulwark agent [flags]    serve workloads their role credentials on loopback (container endpoint, IMDSv2)
   bulwark exec --role ARN -- command   run a command with a role's auto-refreshed credentials
   bulwark workload <cmd>   register, list, update and revoke workloads; create join tokens
@@ -43,6 +45,8 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 		return runServer(ctx, args[1:], getenv, stderr)
 	case "reset":
 		return runReset(ctx, args[1:], getenv, stdout, stderr)
+	case "audit":
+		return runAudit(ctx, args[1:], getenv, stdout, stderr)
 	case "agent":
 		return runAgent(ctx, args[1:], getenv, stderr)
 	case "exec":

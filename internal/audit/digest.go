@@ -11,6 +11,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/bulwark-security/bulwark/internal/keyring"
@@ -105,6 +106,26 @@ func LoadSigner(ctx context.Context, st store.Store, keys *keyring.Keyring) (*Si
 	return &Signer{priv: priv, pub: priv.Public().(ed25519.PublicKey)}, nil
 }
 
+// LoadPublicKey returns the digest verification key without creating a
+// key: the verifier's trust comes from the keyring, which only the
+// deployment's root key opens, not from anything an attacker with write
+// access to the store could replace.
+func LoadPublicKey(ctx context.Context, st store.Store, keys *keyring.Keyring) (ed25519.PublicKey, error) {
+	sealed, err := st.GetMeta(ctx, metaSigningKey)
+	if err != nil {
+		return nil, fmt.Errorf("read digest key: %w", err)
+	}
+	seed, err := keys.Open(sealed, signingKeyAAD)
+	if err != nil {
+		return nil, fmt.Errorf("open digest key: %w", err)
+	}
+	defer clear(seed)
+	if len(seed) != ed25519.SeedSize {
+		return nil, fmt.Errorf("digest key has %d bytes", len(seed))
+	}
+	return ed25519.NewKeyFromSeed(seed).Public().(ed25519.PublicKey), nil
+}
+
 // NewSigner wraps a private key (tests).
 func NewSigner(priv ed25519.PrivateKey) *Signer {
 	return &Signer{priv: priv, pub: priv.Public().(ed25519.PublicKey)}
@@ -163,12 +184,15 @@ func appendDigest(ctx context.Context, st store.Audit, s *Signer, now time.Time,
 	})
 }
 
-// Digester signs a trail's chain periodically.
+// Digester signs a trail's chain periodically. Its methods may be called
+// from several goroutines.
 type Digester struct {
 	Trail  *Trail
 	Store  store.Audit
 	Signer *Signer
 	Now    func() time.Time
+
+	mu sync.Mutex
 
 	// lastChain/lastSeq are the chain and seq the last digest covered.
 	lastChain string
@@ -178,6 +202,8 @@ type Digester struct {
 // Digest writes a digest of the records the trail committed since the
 // last digest; it writes nothing if there are none.
 func (d *Digester) Digest(ctx context.Context, kind string) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
 	chainID, seq, hash := d.Trail.Head()
 	if chainID != d.lastChain {
 		d.lastChain, d.lastSeq = chainID, 0
@@ -197,6 +223,20 @@ func (d *Digester) Digest(ctx context.Context, kind string) error {
 	}
 	d.lastSeq = seq
 	return nil
+}
+
+// SetSigner replaces the signing key (after a dev-mode reset).
+func (d *Digester) SetSigner(s *Signer) {
+	d.mu.Lock()
+	d.Signer = s
+	d.mu.Unlock()
+}
+
+// CurrentSigner returns the signing key in use.
+func (d *Digester) CurrentSigner() *Signer {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.Signer
 }
 
 // Retain deletes records older than cutoff, keeping every chain

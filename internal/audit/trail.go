@@ -25,6 +25,8 @@ type TrailConfig struct {
 	MaxBatch int
 	// WriteTimeout bounds one group commit; zero means 10s.
 	WriteTimeout time.Duration
+	// Exporters receive every committed batch (never blocking); optional.
+	Exporters []*Exporter
 }
 
 // Trail is the durable, hash-chained audit sink. Record returns only once
@@ -242,5 +244,14 @@ func (t *Trail) commitErr(ctx context.Context, batch []*pending) error {
 		t.seq, t.head, t.stale = recs[len(recs)-1].Seq, prev, false
 	}
 	t.mu.Unlock()
+	if len(t.cfg.Exporters) > 0 {
+		lines := make([][]byte, len(recs))
+		for i := range recs {
+			lines[i] = recs[i].Record
+		}
+		for _, x := range t.cfg.Exporters {
+			x.Offer(lines)
+		}
+	}
 	return nil
 }

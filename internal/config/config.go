@@ -51,6 +51,18 @@ type Server struct {
 	// DevToken, from BULWARK_DEV_TOKEN only, is accepted by dev mode's
 	// reset endpoint instead of a root signature.
 	DevToken string `json:"-"`
+	// Audit trail: how often to sign a digest, how many days of records to
+	// keep (0: forever), where to export JSON-lines files and the file size
+	// that rotates them, and a webhook that receives every record.
+	AuditDigestInterval time.Duration
+	AuditRetentionDays  int
+	AuditExportDir      string
+	AuditExportRotate   int64
+	AuditWebhookURL     string
+	// AuditDisableForBenchmark (BULWARK_AUDIT_DISABLE_FOR_BENCHMARK only,
+	// loopback only) replaces the trail with a no-op sink: the baseline of
+	// bench/api.sh, never for real use.
+	AuditDisableForBenchmark bool `json:"-"`
 }
 
 type setting struct {
@@ -112,6 +124,33 @@ var settings = []setting{
 	{name: "dev", def: "false", usage: "developer/CI mode: ephemeral in-memory store, loopback only, well-known root credential test/test", set: boolean(func(s *Server) *bool { return &s.Dev })},
 	{name: "root-key", envOnly: true, set: str(func(s *Server) *string { return &s.RootKey })},
 	{name: "dev-token", envOnly: true, set: str(func(s *Server) *string { return &s.DevToken })},
+	{name: "audit-digest-interval", def: "1m", usage: "how often (a `duration`, 1s..24h) the audit trail signs a digest of its new records", set: func(s *Server, v string) error {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < time.Second || d > 24*time.Hour {
+			return fmt.Errorf("must be a duration between 1s and 24h, not %q", v)
+		}
+		s.AuditDigestInterval = d
+		return nil
+	}},
+	{name: "audit-retention-days", def: "0", usage: "delete audit records older than this many `days` (0 keeps them forever)", set: func(s *Server, v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 || n > 36500 {
+			return fmt.Errorf("must be an integer between 0 and 36500, not %q", v)
+		}
+		s.AuditRetentionDays = n
+		return nil
+	}},
+	{name: "audit-export-dir", def: "", usage: "`directory` to export audit records to as rotated JSON-lines files (off if empty)", set: str(func(s *Server) *string { return &s.AuditExportDir })},
+	{name: "audit-export-rotate-bytes", def: "67108864", usage: "rotate an audit export file when it reaches this many `bytes`", set: func(s *Server, v string) error {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 4096 || n > 1<<40 {
+			return fmt.Errorf("must be an integer between 4096 and %d", int64(1)<<40)
+		}
+		s.AuditExportRotate = n
+		return nil
+	}},
+	{name: "audit-webhook-url", def: "", usage: "http(s) `URL` that receives every audit record (POSTed in JSON-lines batches, retried; off if empty)", set: str(func(s *Server) *string { return &s.AuditWebhookURL })},
+	{name: "audit-disable-for-benchmark", envOnly: true, def: "false", set: boolean(func(s *Server) *bool { return &s.AuditDisableForBenchmark })},
 }
 
 // LoadServer parses args (without the subcommand), reading the environment
@@ -262,6 +301,12 @@ func (s *Server) finish() error {
 	}
 	if s.Dev && s.Store != "" && s.Store != "sqlite::memory:" {
 		errs = append(errs, fmt.Errorf("dev mode keeps its state in memory only; drop --store %q", s.Store))
+	}
+	if s.AuditWebhookURL != "" && !strings.HasPrefix(s.AuditWebhookURL, "https://") && !strings.HasPrefix(s.AuditWebhookURL, "http://") {
+		errs = append(errs, fmt.Errorf("audit webhook URL %q: must be http:// or https://", s.AuditWebhookURL))
+	}
+	if s.AuditDisableForBenchmark && (err != nil || !IsLoopback(host)) {
+		errs = append(errs, errors.New("BULWARK_AUDIT_DISABLE_FOR_BENCHMARK is for benchmarks on a loopback address only"))
 	}
 	if s.DevToken != "" && !s.Dev {
 		errs = append(errs, errors.New("BULWARK_DEV_TOKEN is only accepted with --dev"))

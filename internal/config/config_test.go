@@ -18,7 +18,8 @@ func TestDefaults(t *testing.T) {
 	}
 	want := Server{Listen: "127.0.0.1:4747", DataDir: "./bulwark-data", Region: "us-east-1", AccountID: DefaultAccountID,
 		Store: "sqlite://./bulwark-data/bulwark.db", LogFormat: "text", LogLevel: "info",
-		MaxBodyBytes: 1 << 20, ShutdownTimeout: 30 * time.Second}
+		MaxBodyBytes: 1 << 20, ShutdownTimeout: 30 * time.Second,
+		AuditDigestInterval: time.Minute, AuditExportRotate: 64 << 20}
 	if *s != want {
 		t.Fatalf("defaults = %+v\nwant %+v", *s, want)
 	}

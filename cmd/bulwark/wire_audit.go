@@ -1,0 +1,144 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/bulwark-security/bulwark/internal/audit"
+	"github.com/bulwark-security/bulwark/internal/audit/cloudtrail"
+	"github.com/bulwark-security/bulwark/internal/store"
+)
+
+// The audit trail: every call's CloudTrail record is group-committed to the
+// store, hash-chained, before the call is answered (app.go's Audit line
+// takes the sink from auditSink); digests of the chain are signed every
+// --audit-digest-interval and at shutdown; old records are deleted after
+// --audit-retention-days; committed records are exported to JSON-lines
+// files and a webhook; the CloudTrail API serves LookupEvents.
+func init() { register("audit", buildAudit) }
+
+// auditSinks holds each build's sink for app.go's Audit line.
+var auditSinks sync.Map // *deps -> audit.Sink
+
+// auditSink is the sink build made for d. Without one every call fails:
+// a server that cannot audit answers nothing.
+func auditSink(d *deps) audit.Sink {
+	if s, ok := auditSinks.Load(d); ok {
+		return s.(audit.Sink)
+	}
+	return failSink{}
+}
+
+type failSink struct{}
+
+func (failSink) Record(context.Context, *audit.Event) error {
+	return errors.New("no audit trail is configured")
+}
+
+// publicKeyRoute serves the digest verification key (PEM); it is public.
+const publicKeyRoute = "GET /_bulwark/audit/public-key"
+
+func buildAudit(d *deps) (*parts, error) {
+	cfg := d.Config
+	if cfg.AuditDisableForBenchmark {
+		d.Logger.Warn("AUDIT TRAIL DISABLED by BULWARK_AUDIT_DISABLE_FOR_BENCHMARK: calls are not recorded; for benchmark baselines only")
+		auditSinks.Store(d, audit.LogSink{Logger: d.Logger})
+		return &parts{}, nil
+	}
+	st, ok := d.Store.(store.Audit)
+	if !ok {
+		return nil, fmt.Errorf("store %T does not implement the audit store", d.Store)
+	}
+	signer, err := audit.LoadSigner(d.Ctx, d.Store, d.Keys)
+	if err != nil {
+		return nil, err
+	}
+	var exporters []*audit.Exporter
+	if cfg.AuditExportDir != "" {
+		exporters = append(exporters, audit.NewExporter("files",
+			&audit.FileDestination{Dir: cfg.AuditExportDir, RotateBytes: cfg.AuditExportRotate}, d.Logger, 4096))
+	}
+	if cfg.AuditWebhookURL != "" {
+		exporters = append(exporters, audit.NewExporter("webhook",
+			&audit.WebhookDestination{URL: cfg.AuditWebhookURL, Client: &http.Client{Timeout: 15 * time.Second}}, d.Logger, 4096))
+	}
+	trail, err := audit.NewTrail(audit.TrailConfig{Store: st, Logger: d.Logger, Exporters: exporters})
+	if err != nil {
+		return nil, err
+	}
+	dig := &audit.Digester{Trail: trail, Store: st, Signer: signer}
+	auditSinks.Store(d, trail)
+	d.Logger.Info("audit trail", "chain", trail.ChainID(), "digest_interval", cfg.AuditDigestInterval,
+		"retention_days", cfg.AuditRetentionDays)
+
+	run := func(ctx context.Context) error {
+		exportCtx, stopExports := context.WithCancel(context.WithoutCancel(ctx))
+		var exportsDone sync.WaitGroup
+		for _, x := range exporters {
+			exportsDone.Go(func() { _ = x.Run(exportCtx) })
+		}
+		digests := time.NewTicker(cfg.AuditDigestInterval)
+		defer digests.Stop()
+		retain := func() {
+			if cfg.AuditRetentionDays == 0 {
+				return
+			}
+			now := time.Now()
+			cutoff := now.Add(-time.Duration(cfg.AuditRetentionDays) * 24 * time.Hour)
+			n, err := audit.Retain(ctx, st, dig.CurrentSigner(), now, cutoff)
+			if err != nil {
+				d.Logger.Error("audit retention failed", "err", err)
+			} else if n > 0 {
+				d.Logger.Info("audit retention deleted old records", "records", n, "before", cutoff)
+			}
+		}
+		retain()
+		retention := time.NewTicker(time.Hour)
+		defer retention.Stop()
+		for {
+			select {
+			case <-digests.C:
+				if err := dig.Digest(ctx, audit.DigestPeriodic); err != nil {
+					d.Logger.Error("audit digest failed", "err", err)
+				}
+			case <-retention.C:
+				retain()
+			case <-ctx.Done():
+				// The HTTP server has drained: commit what is queued, sign
+				// the chain's end, flush the exports.
+				trail.Close()
+				sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+				err := dig.Digest(sctx, audit.DigestShutdown)
+				cancel()
+				stopExports()
+				exportsDone.Wait()
+				if err != nil {
+					return fmt.Errorf("shutdown digest: %w", err)
+				}
+				return nil
+			}
+		}
+	}
+	return &parts{
+		Services: append(d.Services[:0:0], cloudtrail.Service(st)),
+		Routes: map[string]http.Handler{publicKeyRoute: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Content-Type", "application/x-pem-file")
+			_, _ = w.Write(audit.PublicKeyPEM(dig.CurrentSigner().PublicKey()))
+		})},
+		Run: run,
+		AfterReset: func(ctx context.Context) error {
+			// The store is empty: a new chain, and a new digest key.
+			trail.Reset()
+			s, err := audit.LoadSigner(ctx, d.Store, d.Keys)
+			if err != nil {
+				return err
+			}
+			dig.SetSigner(s)
+			return nil
+		},
+	}, nil
+}
