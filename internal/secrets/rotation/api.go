@@ -100,7 +100,7 @@ func (s *Service) Actions() []api.Action {
 	onSecret := []string{keySecretID, keyResourceTag + "${TagKey}", keyAWSResourceTag + "${TagKey}", keyPrimaryRegion}
 	return []api.Action{
 		api.Define(api.Action{Name: "RotateSecret", IAMAction: "secretsmanager:RotateSecret", Access: api.AccessWrite,
-			ConditionKeys: append([]string{keyRotationLambdaARN, keyModifyRules, keyRotateImmediately}, onSecret...),
+			ConditionKeys:  append([]string{keyRotationLambdaARN, keyModifyRules, keyRotateImmediately}, onSecret...),
 			ResourcePolicy: rp},
 			resolveRes[rotateSecretInput](s), s.rotateSecret),
 		api.Define(api.Action{Name: "CancelRotateSecret", IAMAction: "secretsmanager:CancelRotateSecret", Access: api.AccessWrite,
@@ -236,7 +236,9 @@ func (in *rotateSecretInput) Validate() error {
 	return nil
 }
 
-func (in *rotateSecretInput) immediately() bool { return in.RotateImmediately == nil || *in.RotateImmediately }
+func (in *rotateSecretInput) immediately() bool {
+	return in.RotateImmediately == nil || *in.RotateImmediately
+}
 
 // RequestContext implements api.ContextProvider.
 func (in *rotateSecretInput) RequestContext(*api.Call) map[string][]string {

@@ -287,9 +287,18 @@ func (p *Postgres) set(ctx context.Context, req StepRequest) error {
 	// only; it is quoted as a literal all the same.
 	lit := quoteLiteral(verifier)
 	if p.Alternating {
-		var exists bool
-		if err := conn.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)`, pending.Username).Scan(&exists); err != nil {
+		// The master acts for whoever can write this secret: it never
+		// touches a role with powers beyond its own data (a superuser, or
+		// one that can create roles, replicate or bypass row security), so
+		// editing the username cannot take over such a role.
+		var exists, powerful bool
+		err := conn.QueryRow(ctx, `SELECT count(*) > 0, coalesce(bool_or(rolsuper OR rolcreaterole OR rolreplication OR rolbypassrls), false)
+			FROM pg_roles WHERE rolname = $1`, pending.Username).Scan(&exists, &powerful)
+		if err != nil {
 			return fmt.Errorf("look up role: %w", err)
+		}
+		if powerful {
+			return fmt.Errorf("refusing to set the password of %s: it is a superuser or can create roles, replicate or bypass row security", role)
 		}
 		if !exists {
 			if _, err := conn.Exec(ctx, `CREATE ROLE `+role+` WITH LOGIN PASSWORD `+lit); err != nil {
