@@ -461,7 +461,9 @@ func TestWorkloadIdentity(t *testing.T) {
 		if res := awsCLI(t, s, c.env, "sts", "get-caller-identity"); res.Code == 0 {
 			t.Fatalf("revoked workload still works: %s", res.Stdout)
 		}
-		var list struct{ Workloads []struct{ Name, Status string } }
+		var list struct {
+			Workloads []struct{ Name, Status string }
+		}
 		if err := json.Unmarshal([]byte(mustBW(t, rootEnv, "workload", "list")), &list); err != nil {
 			t.Fatal(err)
 		}
