@@ -308,8 +308,11 @@ func grantStatement(g store.KMSGrant) (json.RawMessage, error) {
 // second checks (ReEncrypt's destination key, UpdateAlias's keys) use it.
 func (k *Keys) authorize(ctx context.Context, c *api.Call, action string, key *store.KMSKey, e *policyEntry, extra map[string][]string) error {
 	a := k.svc.Action(action)
-	if action == "ReEncryptTo" {
+	switch action {
+	case "ReEncryptTo":
 		a = &reEncryptTo
+	case "RetireGrant":
+		a = &retireGrantCheck
 	}
 	if a == nil {
 		return fmt.Errorf("kms: no action %s", action)
@@ -337,6 +340,10 @@ func (k *Keys) authorize(ctx context.Context, c *api.Call, action string, key *s
 // reEncryptTo is the permission ReEncrypt needs on its destination key;
 // it is not an operation of its own, so it is not in the action table.
 var reEncryptTo = api.Action{Name: "ReEncrypt", IAMAction: "kms:ReEncryptTo", Access: api.AccessWrite}
+
+// retireGrantCheck is kms:RetireGrant as the handler checks it for callers
+// the grant itself does not allow (the table's row is AlwaysAllowed).
+var retireGrantCheck = api.Action{Name: "RetireGrant", IAMAction: "kms:RetireGrant", Access: api.AccessPermissions}
 
 // authorizeIAM decides an action on a resource that has no key policy
 // (an alias ARN): IAM policies alone.

@@ -81,6 +81,11 @@ func New(cfg Config) (*Keys, error) {
 		AccessDeniedStatus: http.StatusBadRequest,
 		Actions:            k.actions(),
 	}
+	// Index the table now: the handlers look actions up by name for their
+	// own checks (the server indexes it again in its registry).
+	if _, err := api.NewRegistry(k.svc); err != nil {
+		return nil, fmt.Errorf("kms: action table: %w", err)
+	}
 	return k, nil
 }
 
