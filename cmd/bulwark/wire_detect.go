@@ -1,0 +1,77 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"sync"
+
+	"github.com/bulwark-security/bulwark/internal/api"
+	"github.com/bulwark-security/bulwark/internal/audit"
+	"github.com/bulwark-security/bulwark/internal/detect"
+	"github.com/bulwark-security/bulwark/internal/findings"
+	"github.com/bulwark-security/bulwark/internal/store"
+)
+
+// The findings hub (Security Hub–compatible API) and the detectors that
+// feed it from the audit stream. Detector thresholds come from
+// BULWARK_DETECT ("signature_failures=10,signature_window=5m,...", see
+// detect.ParseThresholds); unset means the defaults.
+func init() {
+	register("detect", func(d *deps) (*parts, error) {
+		hub, err := findingsHub(d)
+		if err != nil {
+			return nil, err
+		}
+		th, err := detect.ParseThresholds(os.Getenv("BULWARK_DETECT"))
+		if err != nil {
+			return nil, fmt.Errorf("BULWARK_DETECT: %w", err)
+		}
+		eng, err := detect.New(detect.Config{Hub: hub, Region: d.Config.Region, AccountID: d.Config.AccountID,
+			Logger: d.Logger.With("component", "detect"), Detectors: detect.All(th, d.Config.Dev)})
+		if err != nil {
+			return nil, err
+		}
+		return &parts{
+			Services:    []*api.Service{hub.Service()},
+			Subscribers: []audit.Subscriber{eng},
+			Run: func(ctx context.Context) error {
+				var wg sync.WaitGroup
+				wg.Go(func() { _ = hub.Run(ctx) })
+				err := eng.Run(ctx)
+				wg.Wait()
+				return err
+			},
+		}, nil
+	})
+}
+
+var hubs struct {
+	sync.Mutex
+	byDeps map[*deps]*findings.Hub
+}
+
+// findingsHub returns the one findings hub of a server being built, so
+// every module that reports or reacts to findings (detectors, automated
+// response) shares it, whichever module is built first. Subscribe to it
+// for new and updated findings.
+func findingsHub(d *deps) (*findings.Hub, error) {
+	hubs.Lock()
+	defer hubs.Unlock()
+	if h := hubs.byDeps[d]; h != nil {
+		return h, nil
+	}
+	st, ok := d.Store.(store.Findings)
+	if !ok {
+		return nil, fmt.Errorf("store %T does not implement the findings store", d.Store)
+	}
+	h, err := findings.New(findings.Config{Store: st, Region: d.Config.Region, Logger: d.Logger.With("component", "findings")})
+	if err != nil {
+		return nil, err
+	}
+	if hubs.byDeps == nil {
+		hubs.byDeps = map[*deps]*findings.Hub{}
+	}
+	hubs.byDeps[d] = h
+	return h, nil
+}
