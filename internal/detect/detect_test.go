@@ -12,6 +12,7 @@ import (
 
 	"github.com/bulwark-security/bulwark/internal/audit"
 	"github.com/bulwark-security/bulwark/internal/findings"
+	"github.com/bulwark-security/bulwark/internal/store"
 	"github.com/bulwark-security/bulwark/internal/store/sqlite"
 )
 
@@ -148,6 +149,11 @@ func TestEventDetectors(t *testing.T) {
 	narrow := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"},{"Effect":"Allow","Action":"*","Resource":"arn:aws:s3:::b/*"}]}`
 	deny := `{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"*","Resource":"*"}]}`
 	notRes := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","NotResource":"arn:aws:s3:::b"}]}`
+	docs := fakeDocs{
+		"arn:aws:iam::123456789012:policy/all v1":    admin,
+		"arn:aws:iam::123456789012:policy/narrow v1": narrow,
+		"arn:aws:iam::123456789012:policy/narrow v2": admin,
+	}
 	iam := func(who audit.UserIdentity, name, code string, params any) *audit.Event {
 		return ev(0, who, "iam.amazonaws.com", name, code, "10.0.0.1", params)
 	}
@@ -169,6 +175,12 @@ func TestEventDetectors(t *testing.T) {
 		{"admin policy version", PolicyGrantsAll{}, iam(bob, "CreatePolicyVersion", "", map[string]string{"policyArn": "arn:aws:iam::123456789012:policy/p", "policyDocument": admin}), true, findings.SeverityHigh},
 		{"attach AdministratorAccess", PolicyGrantsAll{}, iam(bob, "AttachRolePolicy", "", map[string]string{"roleName": "r", "policyArn": adminPolicyARN}), true, findings.SeverityHigh},
 		{"attach another policy", PolicyGrantsAll{}, iam(bob, "AttachRolePolicy", "", map[string]string{"roleName": "r", "policyArn": "arn:aws:iam::aws:policy/ReadOnlyAccess"}), false, ""},
+		{"attach a customer admin policy", PolicyGrantsAll{Documents: docs}, iam(bob, "AttachUserPolicy", "", map[string]string{"userName": "u", "policyArn": "arn:aws:iam::123456789012:policy/all"}), true, findings.SeverityHigh},
+		{"attach a customer narrow policy", PolicyGrantsAll{Documents: docs}, iam(bob, "AttachUserPolicy", "", map[string]string{"userName": "u", "policyArn": "arn:aws:iam::123456789012:policy/narrow"}), false, ""},
+		{"attach an unknown policy", PolicyGrantsAll{Documents: docs}, iam(bob, "AttachUserPolicy", "", map[string]string{"userName": "u", "policyArn": "arn:aws:iam::123456789012:policy/gone"}), false, ""},
+		{"customer admin policy without documents", PolicyGrantsAll{}, iam(bob, "AttachUserPolicy", "", map[string]string{"userName": "u", "policyArn": "arn:aws:iam::123456789012:policy/all"}), false, ""},
+		{"admin version made default", PolicyGrantsAll{Documents: docs}, iam(bob, "SetDefaultPolicyVersion", "", map[string]string{"policyArn": "arn:aws:iam::123456789012:policy/narrow", "versionId": "v2"}), true, findings.SeverityHigh},
+		{"narrow version made default", PolicyGrantsAll{Documents: docs}, iam(bob, "SetDefaultPolicyVersion", "", map[string]string{"policyArn": "arn:aws:iam::123456789012:policy/narrow", "versionId": "v1"}), false, ""},
 		{"narrow grants", PolicyGrantsAll{}, iam(bob, "PutGroupPolicy", "", map[string]string{"groupName": "g", "policyName": "p", "policyDocument": narrow}), false, ""},
 		{"deny all", PolicyGrantsAll{}, iam(bob, "PutUserPolicy", "", map[string]string{"userName": "u", "policyName": "p", "policyDocument": deny}), false, ""},
 		{"not resource", PolicyGrantsAll{}, iam(bob, "PutUserPolicy", "", map[string]string{"userName": "u", "policyName": "p", "policyDocument": notRes}), false, ""},
@@ -383,7 +395,7 @@ func FuzzDetectors(f *testing.F) {
 	f.Add("iam.amazonaws.com", "CreateAccessKey", "", `{"userName":"x"}`)
 	f.Add("secretsmanager.amazonaws.com", "BatchGetSecretValue", "", `{"secretIdList":["a","b"]}`)
 	f.Add("cloudtrail.amazonaws.com", "StopLogging", "", `{"name":5}`)
-	dets := All(Thresholds{SignatureFailures: 2, AccessDenied: 2, SecretReads: 2}, false)
+	dets := All(Thresholds{SignatureFailures: 2, AccessDenied: 2, SecretReads: 2}, false, nil)
 	f.Fuzz(func(t *testing.T, source, name, code, params string) {
 		e := ev(0, bob, source, name, code, "10.0.0.1", nil)
 		e.RequestParameters = json.RawMessage(params)
@@ -401,4 +413,22 @@ type tWriter struct{ t *testing.T }
 func (w tWriter) Write(p []byte) (int, error) {
 	w.t.Log(strings.TrimSpace(string(p)))
 	return len(p), nil
+}
+
+// fakeDocs holds managed policy versions by "arn version"; v1 is default.
+type fakeDocs map[string]string
+
+func (f fakeDocs) GetPolicy(_ context.Context, arn string) (store.ManagedPolicy, error) {
+	if _, ok := f[arn+" v1"]; !ok {
+		return store.ManagedPolicy{}, store.ErrNotFound
+	}
+	return store.ManagedPolicy{ARN: arn, DefaultVersionID: "v1"}, nil
+}
+
+func (f fakeDocs) GetPolicyVersion(_ context.Context, arn, v string) (store.PolicyVersion, error) {
+	doc, ok := f[arn+" "+v]
+	if !ok {
+		return store.PolicyVersion{}, store.ErrNotFound
+	}
+	return store.PolicyVersion{PolicyARN: arn, VersionID: v, Document: doc}, nil
 }

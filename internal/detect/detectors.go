@@ -1,6 +1,7 @@
 package detect
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -9,6 +10,7 @@ import (
 	"github.com/bulwark-security/bulwark/internal/audit"
 	"github.com/bulwark-security/bulwark/internal/findings"
 	"github.com/bulwark-security/bulwark/internal/policy"
+	"github.com/bulwark-security/bulwark/internal/store"
 )
 
 // Thresholds configure the detectors. Zero fields take the defaults
@@ -70,13 +72,21 @@ func (t Thresholds) WithDefaults() Thresholds {
 }
 
 // All returns every detector with thresholds t. dev marks a development
-// deployment, where the root credential is used by design.
-func All(t Thresholds, dev bool) []Detector {
+// deployment, where the root credential is used by design; docs, if not
+// nil, lets PolicyGrantsAll read the managed policies an event names.
+func All(t Thresholds, dev bool, docs PolicyDocuments) []Detector {
 	t = t.WithDefaults()
 	return []Detector{
 		NewSignatureFailures(t), NewAccessDeniedBurst(t), &RootCredentialUse{Dev: dev}, NewNewSourceIP(t),
-		NewSecretReads(t), PolicyGrantsAll{}, AccessKeyForOtherUser{}, AuditConfigChange{},
+		NewSecretReads(t), PolicyGrantsAll{Documents: docs}, AccessKeyForOtherUser{}, AuditConfigChange{},
 	}
+}
+
+// PolicyDocuments reads managed policies and their versions (store.IAM
+// does).
+type PolicyDocuments interface {
+	GetPolicy(ctx context.Context, arn string) (store.ManagedPolicy, error)
+	GetPolicyVersion(ctx context.Context, arn, versionID string) (store.PolicyVersion, error)
 }
 
 // Finding types (ASFF "namespace/category/classifier").
@@ -386,16 +396,22 @@ func (d *SecretReads) Inspect(e *audit.Event) []Signal {
 
 // PolicyGrantsAll reports a successful IAM change that grants every action
 // on every resource: an inline or managed policy (or a new version) with
-// an Allow of "*" on "*", or the AdministratorAccess managed policy
-// attached to a user, group or role.
-type PolicyGrantsAll struct{}
+// an Allow of "*" on "*", a version with one made the default, or a
+// managed policy with one (AdministratorAccess, or with Documents any
+// customer managed policy) attached to a user, group or role.
+type PolicyGrantsAll struct {
+	// Documents, if set, reads the managed policy an attachment or
+	// SetDefaultPolicyVersion names; without it only AdministratorAccess
+	// is recognised there.
+	Documents PolicyDocuments
+}
 
 func (PolicyGrantsAll) Name() string { return "bulwark/policy-grants-all" }
 
 // adminPolicyARN is AWS's managed full-access policy.
 const adminPolicyARN = "arn:aws:iam::aws:policy/AdministratorAccess"
 
-func (PolicyGrantsAll) Inspect(e *audit.Event) []Signal {
+func (d PolicyGrantsAll) Inspect(e *audit.Event) []Signal {
 	if e.EventSource != "iam.amazonaws.com" || failed(e) {
 		return nil
 	}
@@ -403,13 +419,14 @@ func (PolicyGrantsAll) Inspect(e *audit.Event) []Signal {
 		PolicyDocument string `json:"policyDocument"`
 		PolicyArn      string `json:"policyArn"`
 		PolicyName     string `json:"policyName"`
+		VersionID      string `json:"versionId"`
 		UserName       string `json:"userName"`
 		RoleName       string `json:"roleName"`
 		GroupName      string `json:"groupName"`
 	}
 	switch e.EventName {
 	case "PutUserPolicy", "PutRolePolicy", "PutGroupPolicy", "CreatePolicy", "CreatePolicyVersion",
-		"AttachUserPolicy", "AttachRolePolicy", "AttachGroupPolicy":
+		"AttachUserPolicy", "AttachRolePolicy", "AttachGroupPolicy", "SetDefaultPolicyVersion":
 	default:
 		return nil
 	}
@@ -426,12 +443,18 @@ func (PolicyGrantsAll) Inspect(e *audit.Event) []Signal {
 		target, kind = p.GroupName, "group"
 	}
 	var what string
-	if strings.HasPrefix(e.EventName, "Attach") {
-		if p.PolicyArn != adminPolicyARN {
+	switch {
+	case strings.HasPrefix(e.EventName, "Attach"):
+		if p.PolicyArn != adminPolicyARN && !d.storedGrantsAll(p.PolicyArn, "") {
 			return nil
 		}
-		what = "attached AdministratorAccess to " + kind + " " + target
-	} else {
+		what = fmt.Sprintf("attached %s, which allows \"*\" on \"*\", to %s %s", p.PolicyArn, kind, target)
+	case e.EventName == "SetDefaultPolicyVersion":
+		if !d.storedGrantsAll(p.PolicyArn, p.VersionID) {
+			return nil
+		}
+		what = fmt.Sprintf("made version %s of %s, which allows \"*\" on \"*\", the default", p.VersionID, p.PolicyArn)
+	default:
 		if !grantsAll(p.PolicyDocument) {
 			return nil
 		}
@@ -459,6 +482,27 @@ func (PolicyGrantsAll) Inspect(e *audit.Event) []Signal {
 		Resources:   res,
 		Fields:      map[string]string{"PrincipalArn": e.UserIdentity.ARN, "EventName": e.EventName, "PolicyArn": p.PolicyArn, "PolicyName": p.PolicyName},
 	}}
+}
+
+// storedGrantsAll reads a managed policy's version (its default version
+// if versionID is empty) and reports whether it allows "*" on "*". A
+// policy it cannot read does not count: the detector only reports what it
+// can show.
+func (d PolicyGrantsAll) storedGrantsAll(arn, versionID string) bool {
+	if d.Documents == nil || arn == "" {
+		return false
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if versionID == "" {
+		p, err := d.Documents.GetPolicy(ctx, arn)
+		if err != nil {
+			return false
+		}
+		versionID = p.DefaultVersionID
+	}
+	v, err := d.Documents.GetPolicyVersion(ctx, arn, versionID)
+	return err == nil && grantsAll(v.Document)
 }
 
 // grantsAll reports whether a policy document allows every action on
