@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -473,4 +474,40 @@ func TestWorkloadIdentity(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestWorkloadWalkthrough runs the README's workload identity walkthrough
+// (examples/workload-identity.sh) against a dev server, command for command.
+func TestWorkloadWalkthrough(t *testing.T) {
+	if _, err := exec.LookPath("aws"); err != nil {
+		awsCLI(t, nil, nil) // skips, or fails in CI
+	}
+	s := startServer(t, nil, "--dev")
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	agentAddr := ln.Addr().String()
+	ln.Close()
+	script, _ := filepath.Abs("../examples/workload-identity.sh")
+	cmd := exec.Command("bash", script)
+	cmd.Env = append(cleanEnv(), "ENDPOINT="+s.Endpoint, "BULWARK="+binary, "AGENT_ADDR="+agentAddr, "HOME="+t.TempDir(),
+		"AWS_PAGER=", "AWS_EC2_METADATA_DISABLED=true", "AWS_CONFIG_FILE=/nonexistent", "AWS_SHARED_CREDENTIALS_FILE=/nonexistent")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("walkthrough failed: %v\n%s", err, out)
+	}
+	for _, want := range []string{
+		"arn:aws:iam::123456789012:role/OrdersRole",
+		"orders\tACTIVE\tarn:aws:iam::123456789012:role/OrdersRole",
+		"arn:aws:sts::123456789012:assumed-role/OrdersRole/orders",
+		"because no identity-based policy allows the iam:ListUsers action",
+		"orders\tREVOKED",
+		"with an explicit deny",
+		"walkthrough complete",
+	} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("walkthrough output lacks %q:\n%s", want, out)
+		}
+	}
 }
