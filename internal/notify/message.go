@@ -122,5 +122,8 @@ func certIDFromFileName(name string) (string, bool) {
 		return "", false
 	}
 	id, ok = strings.CutSuffix(id, ".pem")
-	return id, ok && id != ""
+	if !ok || id == "" {
+		return "", false
+	}
+	return id, true
 }
