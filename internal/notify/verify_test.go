@@ -55,7 +55,11 @@ func TestVerify(t *testing.T) {
 		{"unknown version", func() Message { m := *good; m.SignatureVersion = "3"; return m }, nil, false},
 		{"signature not base64", func() Message { m := *good; m.Signature = "***"; return m }, nil, false},
 		{"empty signature", func() Message { m := *good; m.Signature = ""; return m }, nil, false},
-		{"certificate elsewhere", func() Message { m := *good; m.SigningCertURL = "https://evil.example/SimpleNotificationService-x.pem"; return m }, nil, false},
+		{"certificate elsewhere", func() Message {
+			m := *good
+			m.SigningCertURL = "https://evil.example/SimpleNotificationService-x.pem"
+			return m
+		}, nil, false},
 		{"certificate path elsewhere", func() Message {
 			m := *good
 			m.SigningCertURL = strings.Replace(m.SigningCertURL, CertPathPrefix, "/other/", 1)
