@@ -388,8 +388,7 @@ func TestWorkloadIdentity(t *testing.T) {
 		root.ok(nil, "iam", "put-role-policy", "--role-name", "dev-role", "--policy-name", "read-self",
 			"--policy-document", allow(`"iam:GetRole"`, roleARN("dev-role")))
 		dev := newUser(root, "developer", allow(`"sts:AssumeRole"`, roleARN("dev-role")))
-		devEnv := append(dev.env, "AWS_ENDPOINT_URL="+s.Endpoint, "AWS_REGION=us-east-1", "AWS_SESSION_TOKEN=stale")
-		devEnv = devEnv[:len(devEnv)-1] // keep the env honest: long-term keys only
+		devEnv := append(dev.env, "AWS_ENDPOINT_URL="+s.Endpoint, "AWS_REGION=us-east-1")
 		res := bw(t, devEnv, "exec", "--role", roleARN("dev-role"), "--", probe, "once", "dev-role", "orders-role")
 		if res.Code != 0 {
 			t.Fatalf("exec probe: %d %s", res.Code, res.Stderr)
