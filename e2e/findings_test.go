@@ -173,4 +173,17 @@ func TestFindings(t *testing.T) {
 	waitFindings(reader, 1, filter("Id", "imp-1"))
 	reader.fails("AccessDeniedException", []string{"securityhub:BatchUpdateFindings"}, "securityhub", "batch-update-findings",
 		"--finding-identifiers", "Id=imp-1,ProductArn="+own, "--workflow", "Status=SUPPRESSED")
+
+	// The detectors read the trail's requestParameters: newUser had root
+	// create the reader's access key; now root grants it everything.
+	k := waitFindings(root, 1, filter("GeneratorId", "bulwark/access-key-for-other-user"))[0]
+	if k.Resources[0].ID != "arn:aws:iam::"+acct+":user/hub-reader" {
+		t.Fatalf("access key finding: %+v", k)
+	}
+	root.ok(nil, "iam", "put-user-policy", "--user-name", "hub-reader", "--policy-name", "all",
+		"--policy-document", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}`)
+	p := waitFindings(root, 1, filter("GeneratorId", "bulwark/policy-grants-all", "ResourceId", "arn:aws:iam::"+acct+":user/hub-reader"))[0]
+	if p.Severity.Label != "HIGH" || p.Title != "IAM change grants full access" {
+		t.Fatalf("policy finding: %+v", p)
+	}
 }

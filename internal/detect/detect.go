@@ -137,7 +137,7 @@ func (e *Engine) Observe(ev *audit.Event) {
 		// The new key's id (its secret is hidden by the trail).
 		c.ResponseElements = bytes.Clone(ev.ResponseElements)
 	}
-	c.Resources = nil
+	c.Resources = slices.Clone(ev.Resources)
 	c.UserIdentity.SessionContext = nil
 	select {
 	case e.queue <- c:

@@ -187,6 +187,8 @@ func TestEventDetectors(t *testing.T) {
 		{"failed change", PolicyGrantsAll{}, iam(bob, "PutUserPolicy", "AccessDenied", map[string]string{"userName": "u", "policyName": "p", "policyDocument": admin}), false, ""},
 		{"unparseable document", PolicyGrantsAll{}, iam(bob, "PutUserPolicy", "", map[string]string{"userName": "u", "policyName": "p", "policyDocument": "{"}), false, ""},
 		{"no parameters", PolicyGrantsAll{}, iam(bob, "PutUserPolicy", "", nil), false, ""},
+		{"entity from the resources", PolicyGrantsAll{}, withResources(iam(bob, "PutUserPolicy", "", map[string]string{"name": "eve", "policyName": "p", "policyDocument": admin}),
+			"arn:aws:iam::123456789012:user/team/eve"), true, findings.SeverityHigh},
 		{"key for another user", AccessKeyForOtherUser{}, iam(bob, "CreateAccessKey", "", map[string]string{"userName": "alice"}), true, findings.SeverityMedium},
 		{"key for another user by a role", AccessKeyForOtherUser{}, iam(role, "CreateAccessKey", "", map[string]string{"userName": "alice"}), true, findings.SeverityMedium},
 		{"key for oneself, named", AccessKeyForOtherUser{}, iam(bob, "CreateAccessKey", "", map[string]string{"userName": "Bob"}), false, ""},
@@ -431,4 +433,31 @@ func (f fakeDocs) GetPolicyVersion(_ context.Context, arn, v string) (store.Poli
 		return store.PolicyVersion{}, store.ErrNotFound
 	}
 	return store.PolicyVersion{PolicyARN: arn, VersionID: v, Document: doc}, nil
+}
+
+func withResources(e *audit.Event, arns ...string) *audit.Event {
+	for _, a := range arns {
+		e.Resources = append(e.Resources, audit.Resource{ARN: a})
+	}
+	return e
+}
+
+func TestEntityOf(t *testing.T) {
+	for _, tt := range []struct {
+		arns       []string
+		name, kind string
+	}{
+		{[]string{"arn:aws:iam::123456789012:user/team/eve"}, "eve", "user"},
+		{[]string{"arn:aws:iam::123456789012:policy/p", "arn:aws:iam::123456789012:role/app"}, "app", "role"},
+		{[]string{"arn:aws:iam::123456789012:group/ops"}, "ops", "group"},
+		{[]string{"arn:aws:s3:::bucket", "arn:aws:iam::123456789012:root"}, "", ""},
+	} {
+		var rs []audit.Resource
+		for _, a := range tt.arns {
+			rs = append(rs, audit.Resource{ARN: a})
+		}
+		if n, k := entityOf(rs); n != tt.name || k != tt.kind {
+			t.Errorf("entityOf(%v) = %s %s, want %s %s", tt.arns, n, k, tt.name, tt.kind)
+		}
+	}
 }

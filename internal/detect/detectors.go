@@ -441,6 +441,10 @@ func (d PolicyGrantsAll) Inspect(e *audit.Event) []Signal {
 		target, kind = p.RoleName, "role"
 	case p.GroupName != "":
 		target, kind = p.GroupName, "group"
+	default:
+		// Bulwark's IAM records the entity of some calls as a resource
+		// rather than a userName/roleName/groupName parameter.
+		target, kind = entityOf(e.Resources)
 	}
 	var what string
 	switch {
@@ -482,6 +486,24 @@ func (d PolicyGrantsAll) Inspect(e *audit.Event) []Signal {
 		Resources:   res,
 		Fields:      map[string]string{"PrincipalArn": e.UserIdentity.ARN, "EventName": e.EventName, "PolicyArn": p.PolicyArn, "PolicyName": p.PolicyName},
 	}}
+}
+
+// entityOf finds the IAM user, role or group among the resources a call
+// touched, and returns its name and kind.
+func entityOf(rs []audit.Resource) (name, kind string) {
+	for _, r := range rs {
+		_, rest, ok := strings.Cut(r.ARN, ":iam::")
+		if !ok {
+			continue
+		}
+		_, res, _ := strings.Cut(rest, ":")
+		for _, k := range []string{"user", "role", "group"} {
+			if path, ok := strings.CutPrefix(res, k+"/"); ok {
+				return path[strings.LastIndexByte(path, '/')+1:], k
+			}
+		}
+	}
+	return "", ""
 }
 
 // storedGrantsAll reads a managed policy's version (its default version
