@@ -7,8 +7,9 @@ package findings
 
 import (
 	"encoding/json"
-	"fmt"
+	"maps"
 	"reflect"
+	"slices"
 	"strings"
 	"time"
 )
@@ -209,15 +210,41 @@ func (f Finding) MarshalJSON() ([]byte, error) {
 }
 
 // Clone returns a deep copy of f, so subscribers and callers never share
-// maps or slices with the hub.
+// maps or slices with the hub. A finding whose raw JSON parts (Extra,
+// Resources' Details) are not valid JSON cannot round-trip; its clone
+// copies the typed parts and leaves those out (validation refuses such a
+// finding anyway).
 func (f Finding) Clone() Finding {
-	b, err := json.Marshal(f)
-	if err != nil {
-		panic(fmt.Sprintf("findings: clone: %v", err)) // every Finding marshals
-	}
 	var c Finding
-	if err := json.Unmarshal(b, &c); err != nil {
-		panic(fmt.Sprintf("findings: clone: %v", err))
+	if b, err := json.Marshal(f); err == nil && json.Unmarshal(b, &c) == nil {
+		c.Severity.hasNormalized = f.Severity.hasNormalized
+		return c
+	}
+	c = f
+	c.Types = slices.Clone(f.Types)
+	c.ProductFields = maps.Clone(f.ProductFields)
+	c.UserDefinedFields = maps.Clone(f.UserDefinedFields)
+	c.RelatedFindings = slices.Clone(f.RelatedFindings)
+	c.Extra = nil
+	c.Resources = make([]Resource, len(f.Resources))
+	for i, r := range f.Resources {
+		r.Tags = maps.Clone(r.Tags)
+		r.Details = nil
+		c.Resources[i] = r
+	}
+	if f.Note != nil {
+		n := *f.Note
+		c.Note = &n
+	}
+	if f.Severity.Product != nil {
+		v := *f.Severity.Product
+		c.Severity.Product = &v
+	}
+	for _, p := range []**int{&c.Confidence, &c.Criticality} {
+		if *p != nil {
+			v := **p
+			*p = &v
+		}
 	}
 	return c
 }

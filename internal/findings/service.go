@@ -151,6 +151,12 @@ func (h *Hub) importOne(ctx context.Context, account string, raw json.RawMessage
 	if err := json.Unmarshal(raw, &f); err != nil {
 		return f, "InvalidInput", "Finding does not follow the AWS Security Finding Format: not a valid finding object"
 	}
+	// Syntax first (on a copy: validate fills in derived attributes), so a
+	// malformed finding is InvalidInput whatever it claims.
+	check := f
+	if err := validate(&check); err != nil {
+		return f, "InvalidInput", "Finding does not follow the AWS Security Finding Format: " + err.Error()
+	}
 	// Like Security Hub's default product: an account imports only its own
 	// findings, under its own or its region's product ARNs; Bulwark's
 	// detector product is reserved so no caller can forge its findings.

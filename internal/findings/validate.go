@@ -162,6 +162,11 @@ func validate(f *Finding) error {
 			return invalid("Resources[%d].Details is not JSON", i)
 		}
 	}
+	for k, v := range f.Extra {
+		if !json.Valid(v) {
+			return invalid("attribute %s is not JSON", truncate(k, 64))
+		}
+	}
 	if err := checkFieldMap("ProductFields", f.ProductFields); err != nil {
 		return err
 	}
