@@ -113,6 +113,7 @@ func (r *snsReceiver) checkNoFailures() {
 // published message whose SignatureVersion 2 signature the endpoint
 // verifies, and SNS's errors.
 func TestSNSNotifications(t *testing.T) {
+	t.Parallel()
 	s := startServer(t, nil)
 	c := rootCLI(t, s)
 	recv := newSNSReceiver(t, s)
@@ -207,6 +208,11 @@ func TestSNSNotifications(t *testing.T) {
 	c.ok(&subs, "sns", "list-subscriptions-by-topic", "--topic-arn", topic.TopicArn)
 	if len(subs.Subscriptions) != 0 {
 		t.Fatalf("after unsubscribe: %+v", subs)
+	}
+	// Delivery metrics are on /metrics.
+	if code, body := httpGet(t, s.Endpoint+"/metrics"); code != http.StatusOK ||
+		!strings.Contains(body, `bulwark_sns_delivery_attempts_total{outcome="delivered"} 2`) {
+		t.Fatalf("/metrics: HTTP %d without the delivery count", code)
 	}
 	c.ok(nil, "sns", "delete-topic", "--topic-arn", topic.TopicArn)
 	var list struct{ Topics []struct{ TopicArn string } }

@@ -34,6 +34,7 @@ func responseCLI(t *testing.T, s *server) *cli {
 // key then fails as an inactive key does on AWS, and the action is in the
 // audit trail.
 func TestResponseDisablesBruteForcedKey(t *testing.T) {
+	t.Parallel()
 	s := startServer(t, []string{"BULWARK_DETECT=signature_failures=5,signature_window=2m"})
 	root := rootCLI(t, s)
 	recv := newSNSReceiver(t, s)

@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/bulwark-security/bulwark/internal/api"
 	"github.com/bulwark-security/bulwark/internal/audit"
 	"github.com/bulwark-security/bulwark/internal/authz"
@@ -69,6 +71,7 @@ func build(ctx context.Context, cfg *config.Server, logger *slog.Logger, st stor
 		Services: []*api.Service{stsSvc, iamSvc}, Audit: &moduleAudit{}}
 	routes := make(map[string]http.Handler)
 	var subscribers []audit.Subscriber
+	var collectors []prometheus.Collector
 	var afterReset []func(context.Context) error
 	runs := make(map[string]func(context.Context) error)
 	for _, m := range modules {
@@ -84,6 +87,7 @@ func build(ctx context.Context, cfg *config.Server, logger *slog.Logger, st stor
 			routes[pattern] = h
 		}
 		subscribers = append(subscribers, p.Subscribers...)
+		collectors = append(collectors, p.Collectors...)
 		if p.AfterReset != nil {
 			afterReset = append(afterReset, p.AfterReset)
 		}
@@ -141,7 +145,7 @@ func build(ctx context.Context, cfg *config.Server, logger *slog.Logger, st stor
 		Authorizer: authorizer, Audit: d.Audit.bind(audit.Notify{Sink: auditSink(d), Subscribers: subscribers}), FailureSealer: keys,
 		Region: cfg.Region, MaxBodyBytes: cfg.MaxBodyBytes, Ready: st.Ping,
 		AfterWrite: func(*api.Call) { source.Invalidate() },
-		Extra:      extra,
+		Extra:      extra, Collectors: collectors,
 	})
 	if err != nil {
 		return nil, err

@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"sync"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/bulwark-security/bulwark/internal/api"
 	"github.com/bulwark-security/bulwark/internal/audit"
 	"github.com/bulwark-security/bulwark/internal/authz"
@@ -61,6 +63,8 @@ type parts struct {
 	Routes map[string]http.Handler
 	// Subscribers see every audit event after it is recorded.
 	Subscribers []audit.Subscriber
+	// Collectors are metrics served on /metrics with the server's own.
+	Collectors []prometheus.Collector
 	// Run, if set, runs in the background until ctx is done (schedulers,
 	// delivery workers); the server waits for it to return at shutdown.
 	Run func(ctx context.Context) error

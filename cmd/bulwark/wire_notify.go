@@ -45,8 +45,9 @@ func init() {
 		}
 		unsubscribe := hub.Subscribe(eng.Observe)
 		return &parts{
-			Services: []*api.Service{sns.API(), respond.API(respond.APIConfig{Engine: eng, Authorizer: d.Authorizer})},
-			Routes:   map[string]http.Handler{notify.CertRoute: sns.CertHandler()},
+			Services:   []*api.Service{sns.API(), respond.API(respond.APIConfig{Engine: eng, Authorizer: d.Authorizer})},
+			Routes:     map[string]http.Handler{notify.CertRoute: sns.CertHandler()},
+			Collectors: append(sns.Collectors(), eng.Collectors()...),
 			Run: func(ctx context.Context) error {
 				defer unsubscribe()
 				var wg sync.WaitGroup

@@ -24,6 +24,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/bulwark-security/bulwark/internal/audit"
 	"github.com/bulwark-security/bulwark/internal/findings"
 	"github.com/bulwark-security/bulwark/internal/store"
@@ -78,6 +80,8 @@ type Engine struct {
 	wake  chan struct{}
 
 	dropped   atomic.Int64
+	outcomes  *prometheus.CounterVec
+	droppedC  prometheus.CounterFunc
 	mu        sync.Mutex
 	rules     map[string][]namedRule // by account
 	rulesAt   time.Time
@@ -118,7 +122,17 @@ func New(cfg Config) (*Engine, error) {
 	if cfg.QueueSize <= 0 {
 		cfg.QueueSize = 1024
 	}
-	return &Engine{cfg: cfg, queue: make(chan findings.Change, cfg.QueueSize), wake: make(chan struct{}, 1)}, nil
+	e := &Engine{cfg: cfg, queue: make(chan findings.Change, cfg.QueueSize), wake: make(chan struct{}, 1),
+		outcomes: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "bulwark_response_action_attempts_total",
+			Help: "Automated response action attempts by action type and outcome (succeeded, retry, failed)."}, []string{"type", "outcome"})}
+	e.droppedC = prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "bulwark_response_dropped_findings_total",
+		Help: "Finding changes dropped because the response queue was full."}, func() float64 { return float64(e.dropped.Load()) })
+	return e, nil
+}
+
+// Collectors returns the engine's metrics.
+func (e *Engine) Collectors() []prometheus.Collector {
+	return []prometheus.Collector{e.outcomes, e.droppedC}
 }
 
 // Observe queues a finding change for matching; it never blocks (a full
@@ -287,13 +301,15 @@ func (e *Engine) execute(ctx context.Context, x store.ResponseExecution) {
 	now := e.cfg.Now()
 	status, next := store.ExecSucceeded, now
 	var msg string
+	outcome := "succeeded"
 	if err != nil {
 		msg = truncate(err.Error(), 1024)
 		var p permanent
 		if errors.As(err, &p) || x.Attempts+1 >= e.cfg.MaxAttempts {
-			status = store.ExecFailed
+			status, outcome = store.ExecFailed, "failed"
 			log.Error("respond: action failed", "err", err)
 		} else {
+			outcome = "retry"
 			status = store.ExecPending
 			d := e.cfg.RetryBase << min(x.Attempts, 10)
 			d = min(d, 5*time.Minute)
@@ -303,6 +319,7 @@ func (e *Engine) execute(ctx context.Context, x store.ResponseExecution) {
 	} else {
 		log.Info("respond: action done", "type", a.Type)
 	}
+	e.outcomes.WithLabelValues(a.Type, outcome).Inc()
 	if _, ferr := e.cfg.Store.FinishResponseExecution(ctx, x, e.cfg.Owner, status, next, now, msg); ferr != nil {
 		log.Error("respond: record action outcome", "err", ferr)
 	}

@@ -21,6 +21,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/bulwark-security/bulwark/internal/api"
@@ -61,6 +62,9 @@ type Config struct {
 	AfterWrite func(c *api.Call)
 	// Extra routes (dev mode endpoints); optional.
 	Extra map[string]http.Handler
+	// Collectors are more metrics for /metrics (the modules' own, such as
+	// SNS delivery outcomes); optional.
+	Collectors []prometheus.Collector
 }
 
 // Server is the HTTP handler for the API and the operational endpoints.
@@ -84,6 +88,11 @@ func New(cfg Config) (*Server, error) {
 		cfg.Now = time.Now
 	}
 	s := &Server{cfg: cfg, metrics: newMetrics(), mux: http.NewServeMux()}
+	for _, c := range cfg.Collectors {
+		if err := s.metrics.registry.Register(c); err != nil {
+			return nil, fmt.Errorf("server: register metrics: %w", err)
+		}
+	}
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = w.Write([]byte("ok\n"))
