@@ -28,7 +28,7 @@ func init() {
 			return nil, fmt.Errorf("BULWARK_DETECT: %w", err)
 		}
 		eng, err := detect.New(detect.Config{Hub: hub, Region: d.Config.Region, AccountID: d.Config.AccountID,
-			Logger: d.Logger.With("component", "detect"), Detectors: detect.All(th, d.Config.Dev, d.IAM)})
+			Logger: d.Logger.With("component", "detect"), Detectors: detect.All(detect.Options{Thresholds: th, Dev: d.Config.Dev, Policies: d.IAM, Keys: d.Store})})
 		if err != nil {
 			return nil, err
 		}

@@ -37,7 +37,7 @@ func BenchmarkObserve(b *testing.B) {
 // BenchmarkInspect is the detectors' work per event (off the request
 // path): a successful secret read by a user from a known address.
 func BenchmarkInspect(b *testing.B) {
-	dets := All(Thresholds{}, false, nil)
+	dets := All(Options{})
 	e := ev(0, bob, "secretsmanager.amazonaws.com", "GetSecretValue", "", "10.0.0.1", map[string]string{"secretId": "db"})
 	b.ReportAllocs()
 	i := 0

@@ -397,7 +397,7 @@ func FuzzDetectors(f *testing.F) {
 	f.Add("iam.amazonaws.com", "CreateAccessKey", "", `{"userName":"x"}`)
 	f.Add("secretsmanager.amazonaws.com", "BatchGetSecretValue", "", `{"secretIdList":["a","b"]}`)
 	f.Add("cloudtrail.amazonaws.com", "StopLogging", "", `{"name":5}`)
-	dets := All(Thresholds{SignatureFailures: 2, AccessDenied: 2, SecretReads: 2}, false, nil)
+	dets := All(Options{Thresholds: Thresholds{SignatureFailures: 2, AccessDenied: 2, SecretReads: 2}})
 	f.Fuzz(func(t *testing.T, source, name, code, params string) {
 		e := ev(0, bob, source, name, code, "10.0.0.1", nil)
 		e.RequestParameters = json.RawMessage(params)
@@ -458,6 +458,36 @@ func TestEntityOf(t *testing.T) {
 		}
 		if n, k := entityOf(rs); n != tt.name || k != tt.kind {
 			t.Errorf("entityOf(%v) = %s %s, want %s %s", tt.arns, n, k, tt.name, tt.kind)
+		}
+	}
+}
+
+type fakeKeys map[string]store.AccessKey
+
+func (f fakeKeys) GetAccessKey(_ context.Context, id string) (store.AccessKey, error) {
+	k, ok := f[id]
+	if !ok {
+		return store.AccessKey{}, store.ErrNotFound
+	}
+	return k, nil
+}
+
+// TestSignatureFailuresOwner: a finding about an existing long-term key
+// goes to the key's account and names its user; others to the default.
+func TestSignatureFailuresOwner(t *testing.T) {
+	d := NewSignatureFailures(Thresholds{SignatureFailures: 1})
+	d.Keys = fakeKeys{"AKIAALICEALICEALICE1": {AccessKeyID: "AKIAALICEALICEALICE1", AccountID: "210987654321", UserName: "alice"}}
+	for _, tt := range []struct{ key, account, user string }{
+		{"AKIAALICEALICEALICE1", "210987654321", "alice"},
+		{"AKIANOBODYNOBODYNOB1", "", ""},
+		{"ASIASESSIONSESSION01", "", ""},
+	} {
+		sigs := d.Inspect(badSig(0, tt.key, "", "SignatureDoesNotMatch"))
+		if len(sigs) != 1 || sigs[0].Account != tt.account {
+			t.Fatalf("%s: %+v", tt.key, sigs)
+		}
+		if got := string(sigs[0].Resources[0].Details); (tt.user != "") != strings.Contains(got, tt.user+`"`) || (tt.user == "" && got != "") {
+			t.Fatalf("%s: details %s", tt.key, got)
 		}
 	}
 }

@@ -71,15 +71,35 @@ func (t Thresholds) WithDefaults() Thresholds {
 	return t
 }
 
-// All returns every detector with thresholds t. dev marks a development
-// deployment, where the root credential is used by design; docs, if not
-// nil, lets PolicyGrantsAll read the managed policies an event names.
-func All(t Thresholds, dev bool, docs PolicyDocuments) []Detector {
-	t = t.WithDefaults()
+// Options configure the detectors All returns.
+type Options struct {
+	Thresholds Thresholds
+	// Dev marks a development deployment, where the root credential is
+	// used by design.
+	Dev bool
+	// Policies, if set, lets PolicyGrantsAll read the managed policies an
+	// event names (store.IAM).
+	Policies PolicyDocuments
+	// Keys, if set, lets SignatureFailures find the account of a claimed
+	// long-term access key (store.Store), so the finding goes to the
+	// key's account rather than the deployment's default one.
+	Keys KeyAccounts
+}
+
+// All returns every detector.
+func All(o Options) []Detector {
+	t := o.Thresholds.WithDefaults()
+	sf := NewSignatureFailures(t)
+	sf.Keys = o.Keys
 	return []Detector{
-		NewSignatureFailures(t), NewAccessDeniedBurst(t), &RootCredentialUse{Dev: dev}, NewNewSourceIP(t),
-		NewSecretReads(t), PolicyGrantsAll{Documents: docs}, AccessKeyForOtherUser{}, AuditConfigChange{},
+		sf, NewAccessDeniedBurst(t), &RootCredentialUse{Dev: o.Dev}, NewNewSourceIP(t),
+		NewSecretReads(t), PolicyGrantsAll{Documents: o.Policies}, AccessKeyForOtherUser{}, AuditConfigChange{},
 	}
+}
+
+// KeyAccounts finds long-term access keys (store.Store does).
+type KeyAccounts interface {
+	GetAccessKey(ctx context.Context, accessKeyID string) (store.AccessKey, error)
 }
 
 // PolicyDocuments reads managed policies and their versions (store.IAM
@@ -192,7 +212,26 @@ func failed(e *audit.Event) bool { return e.ErrorCode != "" }
 // SignatureFailures reports repeated signature failures from one access
 // key or one source address: someone guessing secrets, or a leaked key
 // id used without its secret.
-type SignatureFailures struct{ byKey, byIP *burst }
+type SignatureFailures struct {
+	byKey, byIP *burst
+	// Keys, if set, names the account and user of a claimed key that
+	// exists; other findings go to the engine's default account.
+	Keys KeyAccounts
+}
+
+// owner returns the account and user name of a long-term key, if known.
+func (d *SignatureFailures) owner(key string) (account, user string) {
+	if d.Keys == nil || !strings.HasPrefix(key, "AKIA") {
+		return "", ""
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	k, err := d.Keys.GetAccessKey(ctx, key)
+	if err != nil {
+		return "", ""
+	}
+	return k.AccountID, k.UserName
+}
 
 // NewSignatureFailures returns the detector with thresholds t.
 func NewSignatureFailures(t Thresholds) *SignatureFailures {
@@ -220,12 +259,13 @@ func (d *SignatureFailures) Inspect(e *audit.Event) []Signal {
 	key, ip := e.UserIdentity.AccessKeyID, e.SourceIPAddress
 	if key != "" {
 		if n, ids, since := d.byKey.add(key, e); n > 0 {
+			account, user := d.owner(key)
 			out = append(out, Signal{
-				Subject: "accesskey/" + key, Account: e.UserIdentity.AccountID, Severity: findings.SeverityMedium,
+				Subject: "accesskey/" + key, Account: account, Severity: findings.SeverityMedium,
 				Types: []string{typeBruteForce}, Count: n, EventIDs: ids, Time: e.EventTime, Since: since,
 				Title:       "Repeated signature failures for access key " + key,
 				Description: fmt.Sprintf("Requests signed with access key %s failed signature verification (%s) at least %d times within %s; the last came from %s.", key, e.ErrorCode, d.byKey.threshold, d.byKey.span, orDash(ip)),
-				Resources:   []findings.Resource{accessKeyResource(key, e.UserIdentity.UserName)},
+				Resources:   []findings.Resource{accessKeyResource(key, user)},
 				Fields:      map[string]string{"AccessKeyId": key, "SourceIPAddress": ip, "ErrorCode": e.ErrorCode},
 			})
 		}
