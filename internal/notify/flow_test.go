@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/bulwark-security/bulwark/internal/api"
 )
 
 func mustCall(t *testing.T, f *fixture, action string, params url.Values) any {
@@ -311,4 +313,33 @@ func TestEffectiveRetryPolicy(t *testing.T) {
 	if err := json.Unmarshal([]byte(effectiveSubscriptionPolicyJSON(topicP, "")), &stored); err != nil || stored.HealthyRetryPolicy.NumRetries != 5 {
 		t.Errorf("stored policy = %+v, %v", stored, err)
 	}
+}
+
+// TestSignedUnsubscribe: a signed Unsubscribe is authorised by the
+// handler (the action is Unauthenticated for UnsubscribeURL's sake), and
+// AuthenticateOnUnsubscribe makes the unsigned URL useless.
+func TestSignedUnsubscribe(t *testing.T) {
+	f := newFixture(t)
+	mustCall(t, f, "CreateTopic", v("Name", "alerts"))
+	ep := newEndpoint(t)
+	conf := subscribe(t, f, ep)
+	res := mustCall(t, f, "ConfirmSubscription", v("TopicArn", topic, "Token", conf.Token, "AuthenticateOnUnsubscribe", "true"))
+	subARN := res.(*subscribeResult).SubscriptionArn
+
+	mustCall(t, f, "Publish", v("TopicArn", topic, "Message", "m"))
+	_ = f.svc.DeliverDue(context.Background())
+	bodies, _ := ep.received()
+	n, err := ParseMessage(bodies[len(bodies)-1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code := visit(t, n.UnsubscribeURL); code == http.StatusOK {
+		t.Fatal("unsigned unsubscribe worked despite AuthenticateOnUnsubscribe")
+	}
+	user := &api.Principal{Type: "IAMUser", ARN: "arn:aws:iam::" + acct + ":user/bob", AccountID: acct, UserName: "bob"}
+	_, err = f.callAs(t, user, "Unsubscribe", v("SubscriptionArn", subARN))
+	wantCode(t, err, "AuthorizationError", 403)
+	mustCall(t, f, "Unsubscribe", v("SubscriptionArn", subARN))
+	_, err = f.call(t, "Unsubscribe", v("SubscriptionArn", subARN))
+	wantCode(t, err, "NotFound", 404)
 }

@@ -106,6 +106,11 @@ var rootPrincipal = &api.Principal{Type: "Root", ARN: "arn:aws:iam::" + acct + "
 // server's business and is tested there).
 func (f *fixture) call(t *testing.T, action string, params url.Values) (any, error) {
 	t.Helper()
+	return f.callAs(t, rootPrincipal, action, params)
+}
+
+func (f *fixture) callAs(t *testing.T, p *api.Principal, action string, params url.Values) (any, error) {
+	t.Helper()
 	sns := f.svc.API()
 	if _, err := api.NewRegistry(sns); err != nil {
 		t.Fatal(err)
@@ -114,7 +119,7 @@ func (f *fixture) call(t *testing.T, action string, params url.Values) (any, err
 	if a == nil {
 		t.Fatalf("no action %s", action)
 	}
-	c := &api.Call{Service: sns, Action: a, Region: "us-east-1", Time: f.clock.Now(), Params: params, Principal: rootPrincipal}
+	c := &api.Call{Service: sns, Action: a, Region: "us-east-1", Time: f.clock.Now(), Params: params, Principal: p}
 	op, err := a.Bind(c)
 	if err != nil {
 		return nil, err

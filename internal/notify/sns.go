@@ -165,11 +165,34 @@ func (s *Service) API() *api.Service {
 }
 
 // params is every action's input: the form values, validated by the
-// handler (SNS's inputs are small and differ per action).
-type params struct{ v url.Values }
+// handler (SNS's inputs are small and differ per action). The exported
+// fields are what the audit record shows (requestParameters, redacted by
+// the trail: Token is hidden); message bodies and attributes are not
+// recorded, as CloudTrail does not record them for SNS.
+type params struct {
+	v url.Values
+
+	Name            string `json:"name,omitempty"`
+	TopicArn        string `json:"topicArn,omitempty"`
+	TargetArn       string `json:"targetArn,omitempty"`
+	SubscriptionArn string `json:"subscriptionArn,omitempty"`
+	ResourceArn     string `json:"resourceArn,omitempty"`
+	Protocol        string `json:"protocol,omitempty"`
+	Endpoint        string `json:"endpoint,omitempty"`
+	AttributeName   string `json:"attributeName,omitempty"`
+	Subject         string `json:"subject,omitempty"`
+	Token           string `json:"token,omitempty"`
+}
 
 // DecodeQuery implements api.QueryInput.
-func (p *params) DecodeQuery(v url.Values) error { p.v = v; return nil }
+func (p *params) DecodeQuery(v url.Values) error {
+	p.v = v
+	short := func(k string) string { return truncate(v.Get(k), maxEndpointLen) }
+	p.Name, p.TopicArn, p.TargetArn = short("Name"), short("TopicArn"), short("TargetArn")
+	p.SubscriptionArn, p.ResourceArn, p.Protocol = short("SubscriptionArn"), short("ResourceArn"), short("Protocol")
+	p.Endpoint, p.AttributeName, p.Subject, p.Token = short("Endpoint"), short("AttributeName"), short("Subject"), short("Token")
+	return nil
+}
 
 // RequestContext implements api.ContextProvider: the tag keys of tagging
 // calls and sns:Endpoint / sns:Protocol of Subscribe.
