@@ -2,14 +2,22 @@
 # Measures signed API throughput against the same server's /healthz in one
 # run: builds bulwark, starts it on a fresh SQLite store in a temporary
 # directory, runs bench/apibench, stops the server.
-#   bench/api.sh [-c 8] [-d 10s]
+#   bench/api.sh [--noop-audit] [-c 8] [-d 10s]
+# --noop-audit starts the server with the benchmark-only no-op audit sink
+# (BULWARK_AUDIT_DISABLE_FOR_BENCHMARK=true, refused off loopback): the
+# baseline that bench/audit.sh compares the audit trail with.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+serverenv=()
+if [[ "${1:-}" == "--noop-audit" ]]; then
+	serverenv=(BULWARK_AUDIT_DISABLE_FOR_BENCHMARK=true)
+	shift
+fi
 tmp=$(mktemp -d)
 trap 'kill "$pid" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$tmp"' EXIT
 go build -o "$tmp/bulwark" ./cmd/bulwark
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-"$tmp/bulwark" server --listen "127.0.0.1:$port" --data-dir "$tmp/data" --log-level warn &
+env "${serverenv[@]}" "$tmp/bulwark" server --listen "127.0.0.1:$port" --data-dir "$tmp/data" --log-level warn &
 pid=$!
 for _ in $(seq 100); do
 	curl -fs "http://127.0.0.1:$port/readyz" >/dev/null 2>&1 && break

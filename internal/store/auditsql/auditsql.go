@@ -41,24 +41,46 @@ func boolInt(b bool) int {
 	return 0
 }
 
-// AppendAuditRecords implements store.Audit.
+// insertChunk bounds the rows of one multi-row INSERT (13 parameters a
+// row stays far below both backends' parameter limits).
+const insertChunk = 200
+
+// AppendAuditRecords implements store.Audit. Rows go in multi-row INSERTs:
+// one statement to parse per chunk instead of one per record is most of
+// what group commit saves.
 func (a *Audit) AppendAuditRecords(ctx context.Context, recs []store.AuditRecord) error {
 	if len(recs) == 0 {
 		return nil
 	}
 	err := a.b.Write(ctx, func(q iamsql.Querier) error {
-		for i := range recs {
-			r := &recs[i]
-			if _, err := q.Exec(ctx, `INSERT INTO audit_records (chain_id, seq, event_id, account_id, event_time, event_name,
-	event_source, read_only, username, access_key_id, record, prev_hash, hash)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-				r.ChainID, r.Seq, r.EventID, r.AccountID, r.EventTime, r.EventName, r.EventSource, boolInt(r.ReadOnly),
-				r.Username, r.AccessKeyID, r.Record, r.PrevHash, r.Hash); err != nil {
+		for start := 0; start < len(recs); start += insertChunk {
+			chunk := recs[start:min(start+insertChunk, len(recs))]
+			var sb strings.Builder
+			sb.WriteString(`INSERT INTO audit_records (chain_id, seq, event_id, account_id, event_time, event_name,
+	event_source, read_only, username, access_key_id, record, prev_hash, hash) VALUES `)
+			args := make([]any, 0, 13*len(chunk))
+			var res []any
+			nres := 0
+			for i := range chunk {
+				r := &chunk[i]
+				if i > 0 {
+					sb.WriteString(", ")
+				}
+				sb.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+				args = append(args, r.ChainID, r.Seq, r.EventID, r.AccountID, r.EventTime, r.EventName, r.EventSource,
+					boolInt(r.ReadOnly), r.Username, r.AccessKeyID, r.Record, r.PrevHash, r.Hash)
+				for _, x := range r.Resources {
+					res = append(res, r.ChainID, r.Seq, x.Type, x.Name)
+					nres++
+				}
+			}
+			if _, err := q.Exec(ctx, sb.String(), args...); err != nil {
 				return err
 			}
-			for _, res := range r.Resources {
-				if _, err := q.Exec(ctx, `INSERT INTO audit_resources (chain_id, seq, resource_type, resource_name)
-VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`, r.ChainID, r.Seq, res.Type, res.Name); err != nil {
+			if nres > 0 {
+				query := `INSERT INTO audit_resources (chain_id, seq, resource_type, resource_name) VALUES ` +
+					strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?), ", nres), ", ") + ` ON CONFLICT DO NOTHING`
+				if _, err := q.Exec(ctx, query, res...); err != nil {
 					return err
 				}
 			}

@@ -31,12 +31,11 @@ CREATE TABLE audit_records (
 	prev_hash     BLOB    NOT NULL,
 	hash          BLOB    NOT NULL,
 	PRIMARY KEY (chain_id, seq)
-) STRICT;
+) STRICT, WITHOUT ROWID;
+-- One index beyond the key: every secondary index costs each API call a
+-- B-tree insert, and lookups (CloudTrail's LookupEvents) walk one
+-- account's records newest first through this one and filter.
 CREATE INDEX audit_records_by_time ON audit_records (account_id, event_time, chain_id, seq);
-CREATE INDEX audit_records_by_event_id ON audit_records (event_id);
-CREATE INDEX audit_records_by_name ON audit_records (account_id, event_name, event_time);
-CREATE INDEX audit_records_by_user ON audit_records (account_id, username, event_time);
-CREATE INDEX audit_records_by_key ON audit_records (account_id, access_key_id, event_time);
 
 CREATE TABLE audit_resources (
 	chain_id      TEXT    NOT NULL,
@@ -45,8 +44,6 @@ CREATE TABLE audit_resources (
 	resource_name TEXT    NOT NULL,
 	PRIMARY KEY (chain_id, seq, resource_type, resource_name)
 ) STRICT, WITHOUT ROWID;
-CREATE INDEX audit_resources_by_name ON audit_resources (resource_name);
-CREATE INDEX audit_resources_by_type ON audit_resources (resource_type);
 
 CREATE TABLE audit_digests (
 	seq        INTEGER NOT NULL PRIMARY KEY,
