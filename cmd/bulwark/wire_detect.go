@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"sync"
+	"time"
 
 	"github.com/bulwark-security/bulwark/internal/api"
 	"github.com/bulwark-security/bulwark/internal/audit"
@@ -41,6 +42,14 @@ func init() {
 				err := eng.Run(ctx)
 				wg.Wait()
 				return err
+			},
+			AfterReset: func(ctx context.Context) error {
+				rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+				defer cancel()
+				if err := eng.Reset(rctx); err != nil {
+					return fmt.Errorf("reset detectors: %w", err)
+				}
+				return nil
 			},
 		}, nil
 	})

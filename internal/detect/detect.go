@@ -91,6 +91,7 @@ type Engine struct {
 	seen     atomic.Uint64
 	failures atomic.Uint64
 	pending  map[findings.Identifier]*pendingWrite
+	resets   chan chan struct{}
 }
 
 type pendingWrite struct {
@@ -122,7 +123,8 @@ func New(cfg Config) (*Engine, error) {
 	if cfg.MinWriteInterval <= 0 {
 		cfg.MinWriteInterval = 5 * time.Second
 	}
-	return &Engine{cfg: cfg, queue: make(chan audit.Event, cfg.QueueSize), pending: map[findings.Identifier]*pendingWrite{}}, nil
+	return &Engine{cfg: cfg, queue: make(chan audit.Event, cfg.QueueSize), pending: map[findings.Identifier]*pendingWrite{},
+		resets: make(chan chan struct{})}, nil
 }
 
 // Observe implements audit.Subscriber. It never blocks: when the queue is
@@ -187,6 +189,48 @@ func (e *Engine) Run(ctx context.Context) error {
 			e.inspect(ctx, &ev)
 		case <-tick.C:
 			e.flush(ctx, false)
+		case done := <-e.resets:
+			e.reset()
+			close(done)
+		}
+	}
+}
+
+// Resetter is implemented by detectors whose memory Reset can clear.
+type Resetter interface{ Reset() }
+
+// Reset forgets what the detectors and the write coalescing remember (dev
+// mode's reset empties the store, and with it every finding): queued
+// events are dropped and the next detection is written at once. It waits
+// for the running engine, or until ctx is done.
+func (e *Engine) Reset(ctx context.Context) error {
+	done := make(chan struct{})
+	select {
+	case e.resets <- done:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (e *Engine) reset() {
+	for {
+		select {
+		case <-e.queue:
+			continue
+		default:
+		}
+		break
+	}
+	clear(e.pending)
+	for _, d := range e.cfg.Detectors {
+		if r, ok := d.(Resetter); ok {
+			r.Reset()
 		}
 	}
 }

@@ -491,3 +491,30 @@ func TestSignatureFailuresOwner(t *testing.T) {
 		}
 	}
 }
+
+// TestReset: after Reset a burst starts from nothing and is written at
+// once.
+func TestReset(t *testing.T) {
+	sf := NewSignatureFailures(Thresholds{SignatureFailures: 2, SignatureWindow: time.Hour})
+	e, hub, _ := newEngine(t, sf)
+	ctx, cancel := context.WithCancel(t.Context())
+	errc := make(chan error, 1)
+	go func() { errc <- e.Run(ctx) }()
+	e.Observe(badSig(0, "AKIAX", "", "SignatureDoesNotMatch"))
+	if err := e.Reset(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	e.Observe(badSig(1, "AKIAX", "", "SignatureDoesNotMatch"))
+	// One event since the reset: under the threshold of 2.
+	deadline := time.Now().Add(2 * time.Second)
+	for e.Stats().Seen < 2 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	cancel()
+	if err := <-errc; err != nil {
+		t.Fatal(err)
+	}
+	if fs, _, _ := hub.Query(context.Background(), findings.Query{}); len(fs) != 0 {
+		t.Fatalf("findings after reset: %+v", fs)
+	}
+}

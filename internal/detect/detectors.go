@@ -140,6 +140,8 @@ func newBurst(threshold int, span time.Duration, subjects int) *burst {
 	return &burst{threshold: threshold, span: span, subjects: newLRU[*burstState](subjects)}
 }
 
+func (b *burst) reset() { b.subjects = newLRU[*burstState](b.subjects.max) }
+
 // add records an event for subject and returns how many events to report
 // (0 when the subject is under the threshold), recent event ids and when
 // the reported events began.
@@ -242,6 +244,9 @@ func NewSignatureFailures(t Thresholds) *SignatureFailures {
 	}
 }
 
+// Reset implements Resetter.
+func (d *SignatureFailures) Reset() { d.byKey.reset(); d.byIP.reset() }
+
 func (*SignatureFailures) Name() string { return "bulwark/signature-failures" }
 
 // signatureCodes are the errors of a request whose signature or key is
@@ -294,6 +299,9 @@ func NewAccessDeniedBurst(t Thresholds) *AccessDeniedBurst {
 	t = t.WithDefaults()
 	return &AccessDeniedBurst{b: newBurst(t.AccessDenied, t.AccessDeniedWindow, t.Subjects)}
 }
+
+// Reset implements Resetter.
+func (d *AccessDeniedBurst) Reset() { d.b.reset() }
 
 func (*AccessDeniedBurst) Name() string { return "bulwark/access-denied-burst" }
 
@@ -358,6 +366,9 @@ func NewNewSourceIP(t Thresholds) *NewSourceIP {
 	return &NewSourceIP{keys: newLRU[*lru[struct{}]](t.NewIPKeys), perIP: t.NewIPPerKey}
 }
 
+// Reset implements Resetter.
+func (d *NewSourceIP) Reset() { d.keys = newLRU[*lru[struct{}]](d.keys.max) }
+
 func (*NewSourceIP) Name() string { return "bulwark/new-source-ip" }
 
 func (d *NewSourceIP) Inspect(e *audit.Event) []Signal {
@@ -392,6 +403,9 @@ func NewSecretReads(t Thresholds) *SecretReads {
 	t = t.WithDefaults()
 	return &SecretReads{b: newBurst(t.SecretReads, t.SecretReadsWindow, t.Subjects)}
 }
+
+// Reset implements Resetter.
+func (d *SecretReads) Reset() { d.b.reset() }
 
 func (*SecretReads) Name() string { return "bulwark/secret-reads" }
 
