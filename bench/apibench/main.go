@@ -5,7 +5,10 @@
 // second, latency percentiles and each call's ratio to the baseline measured
 // in the same run: GetCallerIdentity (authentication only), an IAM read by
 // an IAM user (policy evaluation) and AssumeRole (trust and identity
-// policies, a sealed session token). bench/api.sh starts a server and runs it.
+// policies, a sealed session token) and Secrets Manager's GetSecretValue by
+// an IAM user (identity policy, the secret's resource policy, kms:Decrypt
+// of the data key via Secrets Manager, AES-GCM). bench/api.sh starts a
+// server and runs it.
 package main
 
 import (
@@ -24,6 +27,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 )
 
@@ -53,6 +57,8 @@ func main() {
 	}
 	userIAM := iam.New(iam.Options{Region: "us-east-1", BaseEndpoint: aws.String(*endpoint), HTTPClient: hc,
 		Credentials: credentials.NewStaticCredentialsProvider(user.akid, user.secret, ""), RetryMaxAttempts: 1})
+	userSM := secretsmanager.New(secretsmanager.Options{Region: "us-east-1", BaseEndpoint: aws.String(*endpoint), HTTPClient: hc,
+		Credentials: credentials.NewStaticCredentialsProvider(user.akid, user.secret, ""), RetryMaxAttempts: 1})
 	userSTS := sts.New(sts.Options{Region: "us-east-1", BaseEndpoint: aws.String(*endpoint), HTTPClient: hc,
 		Credentials: credentials.NewStaticCredentialsProvider(user.akid, user.secret, ""), RetryMaxAttempts: 1})
 
@@ -77,6 +83,10 @@ func main() {
 			_, err := client.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
 			return err
 		}},
+		{"secretsmanager:GetSecretValue by an IAM user", func(ctx context.Context) error {
+			_, err := userSM.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String("apibench-secret")})
+			return err
+		}},
 		{"iam:GetUser by an IAM user (policy-authorised)", func(ctx context.Context) error {
 			_, err := userIAM.GetUser(ctx, &iam.GetUserInput{UserName: aws.String("apibench")})
 			return err
@@ -85,6 +95,15 @@ func main() {
 			_, err := userSTS.AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: aws.String(role), RoleSessionName: aws.String("bench")})
 			return err
 		}},
+	}
+	if name, call, err := kmsDecryptTarget(context.Background(), *endpoint, hc, akid, secret); err != nil {
+		fmt.Fprintln(os.Stderr, "apibench: kms setup:", err)
+		os.Exit(1)
+	} else {
+		targets = append(targets, struct {
+			name string
+			call func(ctx context.Context) error
+		}{name, call})
 	}
 	fmt.Printf("apibench: %d clients, %s per target, GOMAXPROCS-limited machine; figures are relative to the baseline\n\n", *workers, *dur)
 	fmt.Printf("%-48s %10s %9s %9s %9s %7s\n", "target", "req/s", "p50", "p99", "errors", "ratio")
@@ -159,8 +178,10 @@ func run(call func(context.Context) error, workers int, d time.Duration) result 
 
 type keyPair struct{ akid, secret string }
 
-// setup creates, as root, a user "apibench" allowed iam:GetUser and
-// sts:AssumeRole, with an access key, and a role it may assume.
+// setup creates, as root, a user "apibench" allowed iam:GetUser,
+// sts:AssumeRole and secretsmanager:GetSecretValue, with an access key, a
+// role it may assume and a secret "apibench-secret" (under the AWS managed
+// key, whose policy lets account principals use it via Secrets Manager).
 func setup(ctx context.Context, endpoint string, hc *http.Client, akid, secret string) (keyPair, string, error) {
 	root := iam.New(iam.Options{Region: "us-east-1", BaseEndpoint: aws.String(endpoint), HTTPClient: hc,
 		Credentials: credentials.NewStaticCredentialsProvider(akid, secret, ""), RetryMaxAttempts: 1})
@@ -177,8 +198,14 @@ func setup(ctx context.Context, endpoint string, hc *http.Client, akid, secret s
 	if _, err := root.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String("apibench")}); err != nil {
 		return keyPair{}, "", err
 	}
-	doc := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["iam:GetUser","sts:AssumeRole"],"Resource":"*"}]}`
+	doc := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["iam:GetUser","sts:AssumeRole","secretsmanager:GetSecretValue"],"Resource":"*"}]}`
 	if _, err := root.PutUserPolicy(ctx, &iam.PutUserPolicyInput{UserName: aws.String("apibench"), PolicyName: aws.String("bench"), PolicyDocument: &doc}); err != nil {
+		return keyPair{}, "", err
+	}
+	rootSM := secretsmanager.New(secretsmanager.Options{Region: "us-east-1", BaseEndpoint: aws.String(endpoint), HTTPClient: hc,
+		Credentials: credentials.NewStaticCredentialsProvider(akid, secret, ""), RetryMaxAttempts: 1})
+	if _, err := rootSM.CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String("apibench-secret"),
+		SecretString: aws.String(`{"username":"bench","password":"not-a-real-password"}`)}); err != nil {
 		return keyPair{}, "", err
 	}
 	k, err := root.CreateAccessKey(ctx, &iam.CreateAccessKeyInput{UserName: aws.String("apibench")})

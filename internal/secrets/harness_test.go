@@ -139,7 +139,7 @@ func (f *fakeSource) SessionPolicies(context.Context, *api.Principal) ([]*policy
 }
 
 type harness struct {
-	t     *testing.T
+	t     testing.TB
 	st    *sqlite.Store
 	kms   *fakeKMS
 	src   *fakeSource
@@ -155,7 +155,7 @@ func user(name string) *api.Principal {
 		UserID: "AIDA" + strings.ToUpper(name), UserName: name}
 }
 
-func newHarness(t *testing.T) *harness {
+func newHarness(t testing.TB) *harness {
 	t.Helper()
 	st, err := sqlite.Open(context.Background(), ":memory:", nil)
 	if err != nil {

@@ -49,7 +49,12 @@ func (pc *policyCache) get(arn, text string) (*policy.Policy, error) {
 
 // resourcePolicy is the action table's ResourcePolicy: the secret's policy,
 // or nil when it has none or does not exist.
-func (s *Service) resourcePolicy(ctx context.Context, _ *api.Call, arn string) (*policy.Policy, error) {
+func (s *Service) resourcePolicy(ctx context.Context, c *api.Call, arn string) (*policy.Policy, error) {
+	if v, ok := s.resolved.LoadAndDelete(c); ok {
+		if sec := v.(*store.Secret); sec.ARN == arn {
+			return s.policyOf(sec)
+		}
+	}
 	sec, err := s.cfg.Store.GetSecret(ctx, arn)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, nil

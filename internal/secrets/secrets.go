@@ -21,6 +21,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/bulwark-security/bulwark/internal/api"
@@ -61,6 +62,9 @@ type Service struct {
 	cfg      Config
 	policies policyCache
 	svc      *api.Service
+	// resolved passes the secret a request's Resources function read to
+	// its ResourcePolicy function (keyed by the call, taken once).
+	resolved sync.Map
 }
 
 // Limits, as the Secrets Manager API reference and quotas give them.
@@ -222,6 +226,12 @@ func resolveRes[In any, P interface {
 		r := P(in)
 		f := r.target()
 		s.resolve(c, r.secretID(), f)
+		if f.secret != nil {
+			// The server asks for the resource policy next: hand it the
+			// row just read, so authorisation and the handler see the
+			// same version of the secret and the store is read once.
+			s.resolved.Store(c, f.secret)
+		}
 		return []string{f.arn}
 	}
 }
