@@ -250,7 +250,7 @@ func TestDeleteRestorePurge(t *testing.T) {
 	h.fails(codeInvalidParam, "DeleteSecret", obj{"SecretId": "s", "RecoveryWindowInDays": 6})
 	h.fails(codeInvalidParam, "DeleteSecret", obj{"SecretId": "s", "RecoveryWindowInDays": 31})
 	out := h.ok("DeleteSecret", obj{"SecretId": "s", "RecoveryWindowInDays": 7})
-	if want := float64(h.now.Add(7*24*time.Hour).Unix()); out["DeletionDate"] != want {
+	if want := float64(h.now.Add(7 * 24 * time.Hour).Unix()); out["DeletionDate"] != want {
 		t.Fatalf("DeletionDate = %v, want %v", out["DeletionDate"], want)
 	}
 	e := h.fails(codeInvalidReq, "GetSecretValue", obj{"SecretId": "s"})
@@ -689,7 +689,9 @@ func TestRotationAPI(t *testing.T) {
 	}
 }
 
-func (h *harness) call() *api.Call { return &api.Call{RequestID: "r", Principal: root, Region: testRegion, Service: h.s.API()} }
+func (h *harness) call() *api.Call {
+	return &api.Call{RequestID: "r", Principal: root, Region: testRegion, Service: h.s.API()}
+}
 
 func TestNotLogged(t *testing.T) {
 	in := &createSecretInput{Name: "x"}
