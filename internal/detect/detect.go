@@ -339,7 +339,13 @@ func (e *Engine) write(ctx context.Context, key findings.Identifier, p *pendingW
 		e.cfg.Logger.Error("write finding", "generator", p.gen, "id", key.ID, "err", err)
 		return
 	}
-	e.cfg.Logger.Info("finding", "change", kind.String(), "generator", p.gen, "id", f.ID,
+	// A new finding is news; its updates (every few seconds while a
+	// condition lasts) are not.
+	level := slog.LevelDebug
+	if kind == findings.Created {
+		level = slog.LevelInfo
+	}
+	e.cfg.Logger.Log(ctx, level, "finding", "change", kind.String(), "generator", p.gen, "id", f.ID,
 		"severity", f.Severity.Label, "title", f.Title)
 }
 
