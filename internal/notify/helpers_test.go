@@ -71,14 +71,16 @@ func newFixture(t *testing.T) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mux.Handle(CertRoute, f.svc.CertHandler())
+	// f.svc is read per request: tests may swap the service (a restart).
+	mux.HandleFunc(CertRoute, func(w http.ResponseWriter, r *http.Request) { f.svc.CertHandler().ServeHTTP(w, r) })
 	// The unsigned GETs of SubscribeURL and UnsubscribeURL, as the server
 	// routes them to the Unauthenticated actions.
-	sns := f.svc.API()
-	if _, err := api.NewRegistry(sns); err != nil {
-		t.Fatal(err)
-	}
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+		sns := f.svc.API()
+		if _, err := api.NewRegistry(sns); err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
 		q := r.URL.Query()
 		a := sns.Action(q.Get("Action"))
 		if a == nil || !a.Unauthenticated || q.Get("Version") != Version {

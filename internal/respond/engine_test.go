@@ -327,3 +327,31 @@ func TestDisabledRule(t *testing.T) {
 		t.Fatalf("a disabled rule enqueued %d", n)
 	}
 }
+
+// TestRunObserves: a finding change handed to Observe (as the findings hub
+// does) is matched and acted on by the background loop.
+func TestRunObserves(t *testing.T) {
+	e := newEnv(t)
+	e.eng.cfg.Poll = 10 * time.Millisecond
+	e.eng.cfg.Now = time.Now
+	e.rule(t, "keys", `{"Pattern": {"GeneratorId": ["bulwark/signature-failures"]}, "Actions": [{"Type": "DisableAccessKey"}]}`)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- e.eng.Run(ctx) }()
+	defer func() {
+		cancel()
+		<-done
+	}()
+	e.eng.Observe(findings.Change{Kind: findings.Created, Finding: *finding(t, "f", findings.Resource{Type: "AwsIamAccessKey", ID: "AKIAALICE00000000001"})})
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		k, err := e.st.GetAccessKey(context.Background(), "AKIAALICE00000000001")
+		if err == nil && k.Status == store.KeyInactive {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the key was not deactivated")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}

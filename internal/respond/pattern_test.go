@@ -120,5 +120,12 @@ func FuzzParsePattern(f *testing.F) {
 			return
 		}
 		_ = p.Match(doc)
+		// The same pattern inside a rule parses too.
+		if _, err := ParseRule([]byte(`{"Pattern":` + pattern + `,"Actions":[{"Type":"DisableAccessKey"}]}`)); err != nil && len(pattern) < 1024 {
+			var v any
+			if json.Unmarshal([]byte(pattern), &v) == nil {
+				t.Fatalf("pattern parses alone but not in a rule: %v", err)
+			}
+		}
 	})
 }
