@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Measures signed API throughput against the same server's /healthz in one
-# run: builds bulwark, starts it on a fresh SQLite store in a temporary
+# Measures signed API throughput (GetCallerIdentity, an IAM read, AssumeRole,
+# Secrets Manager GetSecretValue, ...) against the same server's /healthz in
+# one run: builds bulwark, starts it on a fresh SQLite store in a temporary
 # directory, runs bench/apibench, stops the server.
 #   bench/api.sh [--noop-audit] [-c 8] [-d 10s]
 # --noop-audit starts the server with the benchmark-only no-op audit sink

@@ -79,7 +79,7 @@ func (s *Service) moveStage(ctx context.Context, arn, stage, removeFrom, moveTo 
 		if !slices.ContainsFunc(vs, func(v store.SecretVersion) bool { return v.VersionID == removeFrom }) {
 			return errVersionNotFound("VersionId", removeFrom)
 		}
-		return invalidParam("The staging label %s is not attached to version %s.", stage, removeFrom)
+		return invalidParam("When you move staging label %s, if you specify RemoveFromVersionId, it must be set to the version that currently has the staging label %s.", stage, stage)
 	}
 	if moveTo == "" {
 		if stage == store.StageCurrent {
