@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"encoding/xml"
@@ -217,6 +218,48 @@ func render(v reflect.Value, extra []string, depth int) any {
 		return out
 	}
 	return nil
+}
+
+// secretHints are the words of secretName's rules; JSON without any of
+// them (any case) holds no field Rerender would hide.
+var secretHints = []string{"secret", "password", "token", "plaintext", "privatekey", "passphrase", "samlassertion",
+	"keymaterial", "otp", "mfacode", "authenticationcode", "signature"}
+
+// Rerender hides secret-bearing fields in already rendered JSON (from a
+// producer that did not use Render). It is a no-op, without parsing, for
+// JSON that mentions no secret-looking name, and idempotent. Invalid JSON
+// is dropped (nil): fail closed.
+func Rerender(raw json.RawMessage) json.RawMessage {
+	if len(raw) == 0 {
+		return raw
+	}
+	lower := bytes.ToLower(raw)
+	hit := false
+	for _, h := range secretHints {
+		if bytes.Contains(lower, []byte(h)) {
+			hit = true
+			break
+		}
+	}
+	if !hit {
+		if !json.Valid(raw) {
+			return nil
+		}
+		return raw
+	}
+	var x any
+	if json.Unmarshal(raw, &x) != nil {
+		return nil
+	}
+	out := renderGeneric(x, nil, 0)
+	if out == nil {
+		return nil
+	}
+	b, err := json.Marshal(out)
+	if err != nil || len(b) > MaxElementBytes {
+		return json.RawMessage(`{"truncated":true}`)
+	}
+	return b
 }
 
 // renderGeneric redacts decoded JSON (a json.RawMessage field).

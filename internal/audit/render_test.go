@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"context"
 	"encoding/json"
 	"encoding/xml"
 	"strings"
@@ -119,5 +120,37 @@ func TestIdentityOfRoleSession(t *testing.T) {
 	}
 	if typ, acct, ok := ResourceType("arn:aws:secretsmanager:us-east-1:111122223333:secret:db-AbCdEf"); !ok || typ != "AWS::SecretsManager::Secret" || acct != "111122223333" {
 		t.Errorf("ResourceType = %q %q %v", typ, acct, ok)
+	}
+}
+
+func TestRerenderHidesWhatAProducerLeft(t *testing.T) {
+	raw := json.RawMessage(`{"UserName":"bob","Password":"hunter2","nested":[{"SessionToken":"tok"}],"nextToken":"p"}`)
+	out := string(Rerender(raw))
+	if strings.Contains(out, "hunter2") || strings.Contains(out, `"tok"`) || !strings.Contains(out, `"nextToken":"p"`) ||
+		!strings.Contains(out, `"userName":"bob"`) {
+		t.Fatalf("Rerender = %s", out)
+	}
+	if again := string(Rerender(json.RawMessage(out))); again != out {
+		t.Fatalf("not idempotent: %s then %s", out, again)
+	}
+	plain := json.RawMessage(`{"roleArn":"arn"}`)
+	if string(Rerender(plain)) != string(plain) {
+		t.Fatal("changed JSON without secret names")
+	}
+	if Rerender(json.RawMessage(`{"a":`)) != nil {
+		t.Fatal("kept invalid JSON")
+	}
+	// The trail applies it to every producer's event.
+	st := &memAudit{}
+	tr := newTestTrail(t, st)
+	e := &Event{EventSource: "x", EventName: "Y", RequestParameters: raw}
+	if err := tr.Record(context.Background(), e); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(st.recs[0].Record), "hunter2") || e.EventID == "" {
+		t.Fatalf("record = %s", st.recs[0].Record)
+	}
+	if rep := verify(t, st, testSigner()); !rep.OK() {
+		t.Fatal(rep.Problems)
 	}
 }

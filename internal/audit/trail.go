@@ -113,8 +113,12 @@ func (t *Trail) Reset() {
 	t.mu.Unlock()
 }
 
-// Record implements Sink: it returns nil once the event is durable.
+// Record implements Sink: it returns nil once the event is durable. It
+// fills the fields every record has if the producer left them empty, and
+// hides secret-bearing fields again in parameters a producer rendered
+// without Render (fail closed: no producer can put a secret in the trail).
 func (t *Trail) Record(ctx context.Context, e *Event) error {
+	normalize(e)
 	b, err := json.Marshal(e)
 	if err != nil {
 		return fmt.Errorf("encode audit record: %w", err)
@@ -254,4 +258,27 @@ func (t *Trail) commitErr(ctx context.Context, batch []*pending) error {
 		}
 	}
 	return nil
+}
+
+// normalize makes e a complete record.
+func normalize(e *Event) {
+	if e.EventVersion == "" {
+		e.EventVersion = EventVersion
+	}
+	if e.EventID == "" {
+		var b [16]byte
+		_, _ = rand.Read(b[:])
+		e.EventID = hex.EncodeToString(b[:])
+	}
+	if e.EventType == "" {
+		e.EventType = "AwsApiCall"
+	}
+	if e.EventCategory == "" {
+		e.EventCategory = "Management"
+	}
+	if e.EventTime.IsZero() {
+		e.EventTime = time.Now().UTC()
+	}
+	e.RequestParameters = Rerender(e.RequestParameters)
+	e.ResponseElements = Rerender(e.ResponseElements)
 }

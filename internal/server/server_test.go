@@ -166,6 +166,23 @@ func TestJSONProtocol(t *testing.T) {
 	if evs[8].UserIdentity.AccessKeyID != "AKIANOBODYNOBODYNOBO" || evs[8].ErrorCode != "InvalidClientTokenId" {
 		t.Fatalf("event 8: %+v", evs[8])
 	}
+	// The record carries the decoded input and the result (CloudTrail's
+	// spelling), the resources, and CloudTrail's constant fields; a denied
+	// call has its input but no result; a call that failed before its
+	// input was decoded has neither.
+	if string(evs[0].RequestParameters) != `{"thingId":"t1"}` ||
+		string(evs[0].ResponseElements) != `{"caller":"arn:aws:iam::111122223333:root","thingId":"t1"}` ||
+		len(evs[0].Resources) != 1 || evs[0].Resources[0].ARN != "arn:aws:things:us-east-1:111122223333:thing/t1" ||
+		evs[0].Resources[0].Type != "AWS::Things::Thing" || evs[0].EventType != "AwsApiCall" || !evs[0].ManagementEvent ||
+		evs[0].EventVersion != audit.EventVersion || evs[0].RecipientAccountID != "111122223333" {
+		t.Fatalf("event 0: %+v", evs[0])
+	}
+	if string(evs[6].RequestParameters) != `{"thingId":"t1"}` || evs[6].ResponseElements != nil {
+		t.Fatalf("denied event: %s %s", evs[6].RequestParameters, evs[6].ResponseElements)
+	}
+	if evs[3].RequestParameters != nil || evs[3].ResponseElements != nil {
+		t.Fatalf("undecodable call: %s %s", evs[3].RequestParameters, evs[3].ResponseElements)
+	}
 }
 
 // TestAuditFailureFailsRequest: a call whose audit record cannot be written
