@@ -186,10 +186,33 @@ func (e *Engine) loadRules(ctx context.Context) (map[string][]namedRule, error) 
 // FindingKey is the execution key of a finding: its product and Id.
 func FindingKey(f *findings.Finding) string { return f.ProductARN + "|" + f.ID }
 
+// changeKey is the execution key of a change: the finding's, plus the
+// time of the update when a resolved or archived finding came back (the
+// detectors reopen one finding per ongoing condition), so a recurrence is
+// acted on again.
+func changeKey(c *findings.Change) string {
+	key := FindingKey(&c.Finding)
+	if p := c.Previous; p != nil && (p.Workflow.Status == findings.WorkflowResolved || p.RecordState == findings.RecordArchived) &&
+		c.Finding.Workflow.Status == findings.WorkflowNew && c.Finding.RecordState != findings.RecordArchived {
+		key += "#" + c.Finding.UpdatedAt.UTC().Format(time.RFC3339Nano)
+	}
+	return key
+}
+
+// HandleChange matches a changed finding like HandleFinding; a finding
+// that recurs after it was resolved is a new occurrence.
+func (e *Engine) HandleChange(ctx context.Context, c *findings.Change) (int, error) {
+	return e.handle(ctx, &c.Finding, changeKey(c))
+}
+
 // HandleFinding matches a finding against its account's rules and
 // enqueues the actions of every matching rule (once per rule and finding).
 // It returns how many actions it enqueued.
 func (e *Engine) HandleFinding(ctx context.Context, f *findings.Finding) (int, error) {
+	return e.handle(ctx, f, FindingKey(f))
+}
+
+func (e *Engine) handle(ctx context.Context, f *findings.Finding, key string) (int, error) {
 	rules, err := e.loadRules(ctx)
 	if err != nil {
 		return 0, err
@@ -213,7 +236,7 @@ func (e *Engine) HandleFinding(ctx context.Context, f *findings.Finding) (int, e
 			continue
 		}
 		for i, a := range nr.rule.Actions {
-			es = append(es, store.ResponseExecution{AccountID: f.AwsAccountID, RuleName: nr.name, FindingID: FindingKey(f),
+			es = append(es, store.ResponseExecution{AccountID: f.AwsAccountID, RuleName: nr.name, FindingID: key,
 				ActionIndex: i, Action: a.json(), Finding: string(doc), NextAttemptAt: now, CreatedAt: now})
 		}
 	}
@@ -242,7 +265,7 @@ func (e *Engine) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			return nil
 		case c := <-e.queue:
-			if _, err := e.HandleFinding(ctx, &c.Finding); err != nil && ctx.Err() == nil {
+			if _, err := e.HandleChange(ctx, &c); err != nil && ctx.Err() == nil {
 				e.cfg.Logger.Error("respond: match finding", "finding", c.Finding.ID, "err", err)
 			}
 			continue

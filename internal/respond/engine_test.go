@@ -355,3 +355,38 @@ func TestRunObserves(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// TestRecurrence: a finding updated while open is not acted on again; one
+// that comes back after it was resolved is.
+func TestRecurrence(t *testing.T) {
+	e := newEnv(t)
+	e.rule(t, "notify", `{"Pattern": {"GeneratorId": ["bulwark/signature-failures"]}, "Actions": [{"Type": "NotifyTopic", "TopicArn": "`+topicARN+`"}]}`)
+	f := finding(t, "f")
+	f.Workflow.Status = findings.WorkflowNew
+	run := func(c findings.Change) int {
+		t.Helper()
+		n, err := e.eng.HandleChange(context.Background(), &c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = e.eng.RunDue(context.Background())
+		return n
+	}
+	if n := run(findings.Change{Kind: findings.Created, Finding: *f}); n != 1 {
+		t.Fatalf("created: %d", n)
+	}
+	prev := *f
+	f.UpdatedAt = f.UpdatedAt.Add(time.Minute)
+	if n := run(findings.Change{Kind: findings.Updated, Finding: *f, Previous: &prev}); n != 0 {
+		t.Fatalf("an update of an open finding enqueued %d", n)
+	}
+	resolved := *f
+	resolved.Workflow.Status = findings.WorkflowResolved
+	f.UpdatedAt = f.UpdatedAt.Add(time.Hour)
+	if n := run(findings.Change{Kind: findings.Updated, Finding: *f, Previous: &resolved}); n != 1 {
+		t.Fatalf("a recurrence enqueued %d", n)
+	}
+	if len(e.pub.calls) != 2 {
+		t.Fatalf("published %d times, want 2", len(e.pub.calls))
+	}
+}
