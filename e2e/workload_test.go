@@ -183,6 +183,7 @@ func readFile(t *testing.T, path string) string {
 // under a long-running client, revocation stops them, and `bulwark exec`
 // runs a command as a role.
 func TestWorkloadIdentity(t *testing.T) {
+	t.Parallel()
 	s := startServer(t, nil, "--dev")
 	root := keyCLI(t, s, "test", "test", "")
 	const acct = "123456789012"
@@ -478,6 +479,7 @@ func TestWorkloadIdentity(t *testing.T) {
 // TestWorkloadWalkthrough runs the README's workload identity walkthrough
 // (examples/workload-identity.sh) against a dev server, command for command.
 func TestWorkloadWalkthrough(t *testing.T) {
+	t.Parallel()
 	if _, err := exec.LookPath("aws"); err != nil {
 		awsCLI(t, nil, nil) // skips, or fails in CI
 	}

@@ -134,10 +134,7 @@ func serverHTTPClient(caFile string) (*http.Client, error) {
 
 // serveLoopback listens on a loopback address and serves h until ctx ends.
 func serveLoopback(ctx context.Context, wg *sync.WaitGroup, addr string, h http.Handler, logger *slog.Logger) (net.Addr, error) {
-	if !workload.IsLoopbackAddr(addr) {
-		return nil, fmt.Errorf("%s is not a loopback address: credentials are served on loopback only", addr)
-	}
-	ln, err := net.Listen("tcp", addr)
+	ln, err := workload.ListenLoopback(ctx, addr)
 	if err != nil {
 		return nil, err
 	}

@@ -259,3 +259,22 @@ func TestSecret(t *testing.T) {
 		t.Fatal("a secret prints itself")
 	}
 }
+
+func TestListenLoopback(t *testing.T) {
+	for _, addr := range []string{"0.0.0.0:0", "192.0.2.1:0", "localhost:0", ":0"} {
+		if ln, err := ListenLoopback(t.Context(), addr); err == nil {
+			ln.Close()
+			t.Errorf("%s accepted", addr)
+		}
+	}
+	for _, addr := range []string{"127.0.0.1:0", "[::1]:0"} {
+		ln, err := ListenLoopback(t.Context(), addr)
+		if err != nil {
+			if addr == "[::1]:0" {
+				continue // no IPv6 here
+			}
+			t.Fatalf("%s: %v", addr, err)
+		}
+		ln.Close()
+	}
+}
