@@ -9,9 +9,12 @@ import (
 	"io"
 	"math"
 	"math/rand/v2"
+	"net"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -222,11 +225,34 @@ func (c *DeliveryConfig) defaults() {
 		c.Poll = time.Second
 	}
 	if c.Client == nil {
-		c.Client = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.Proxy = nil // deliver to the endpoint given, not through a proxy
+		tr.DialContext = (&net.Dialer{Timeout: 10 * time.Second, Control: refuseAddress}).DialContext
+		c.Client = &http.Client{Transport: tr, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	}
 	if c.DelayScale <= 0 {
 		c.DelayScale = 1
 	}
+}
+
+// refuseAddress stops deliveries to addresses no subscriber endpoint has:
+// link-local ones (169.254.0.0/16, where cloud metadata services answer,
+// and fe80::/10), multicast and unspecified. It runs on the resolved address at connect
+// time, so DNS tricks cannot get around it.
+func refuseAddress(_, address string, _ syscall.RawConn) error {
+	host, _, err := net.SplitHostPort(address)
+	if err != nil {
+		return err
+	}
+	ip, err := netip.ParseAddr(host)
+	if err != nil {
+		return fmt.Errorf("delivery address %q: %w", address, err)
+	}
+	ip = ip.Unmap()
+	if ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast() || ip.IsMulticast() || ip.IsUnspecified() || ip.IsInterfaceLocalMulticast() {
+		return fmt.Errorf("delivery to %s refused: link-local, multicast or unspecified address", ip)
+	}
+	return nil
 }
 
 type metrics struct {

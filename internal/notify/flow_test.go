@@ -343,3 +343,18 @@ func TestSignedUnsubscribe(t *testing.T) {
 	_, err = f.call(t, "Unsubscribe", v("SubscriptionArn", subARN))
 	wantCode(t, err, "NotFound", 404)
 }
+
+func TestRefuseAddress(t *testing.T) {
+	for _, tt := range []struct {
+		addr string
+		ok   bool
+	}{
+		{"127.0.0.1:80", true}, {"10.0.0.1:443", true}, {"[::1]:80", true}, {"93.184.216.34:443", true},
+		{"169.254.169.254:80", false}, {"[fe80::1]:80", false}, {"[::ffff:169.254.169.254]:80", false},
+		{"0.0.0.0:80", false}, {"224.0.0.1:80", false}, {"[ff02::1]:80", false},
+	} {
+		if err := refuseAddress("tcp", tt.addr, nil); (err == nil) != tt.ok {
+			t.Errorf("refuseAddress(%s) = %v", tt.addr, err)
+		}
+	}
+}
