@@ -151,6 +151,16 @@ func (r *Refresher) Run(ctx context.Context) {
 		case <-t.C:
 		case <-r.kick:
 			t.Stop()
+			// A kick (credentials about to lapse) fetches at once, but
+			// never more than once a second, so clients cannot make the
+			// agent hammer a struggling server.
+			if d := time.Second - r.Now().Sub(now); d > 0 {
+				select {
+				case <-ctx.Done():
+					return
+				case <-time.After(d):
+				}
+			}
 		}
 	}
 }
