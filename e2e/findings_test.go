@@ -164,6 +164,14 @@ func TestFindings(t *testing.T) {
 		t.Fatalf("imported finding: %+v", sorted.Findings)
 	}
 
+	// The hub is on from the start.
+	var hub struct{ HubArn, SubscribedAt string }
+	root.ok(&hub, "securityhub", "describe-hub")
+	if hub.HubArn != "arn:aws:securityhub:us-east-1:"+acct+":hub/default" || hub.SubscribedAt == "" {
+		t.Fatalf("describe-hub: %+v", hub)
+	}
+	root.fails("ResourceConflictException", []string{"already subscribed"}, "securityhub", "enable-security-hub")
+
 	// Errors come back as Security Hub's, parsed by the CLI.
 	root.fails("InvalidInputException", []string{"MalwareName"}, "securityhub", "get-findings",
 		"--filters", filter("MalwareName", "x"))

@@ -74,7 +74,11 @@ func findingsHub(d *deps) (*findings.Hub, error) {
 	if !ok {
 		return nil, fmt.Errorf("store %T does not implement the findings store", d.Store)
 	}
-	h, err := findings.New(findings.Config{Store: st, Region: d.Config.Region, Logger: d.Logger.With("component", "findings")})
+	h, err := findings.New(findings.Config{Store: st, Region: d.Config.Region, Logger: d.Logger.With("component", "findings"),
+		SubscribedAt: func(ctx context.Context, account string) (time.Time, error) {
+			a, err := d.Store.GetAccount(ctx, account)
+			return a.CreatedAt, err
+		}})
 	if err != nil {
 		return nil, err
 	}

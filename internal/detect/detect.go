@@ -359,10 +359,13 @@ func apply(f *findings.Finding, exists bool, s Signal, gen, region string, now t
 		if prev := f.ProductFields["bulwark/SourceEventIds"]; prev != "" {
 			ids = strings.Split(prev, ",")
 		}
-		if f.Workflow.Status == findings.WorkflowResolved || f.RecordState == findings.RecordArchived {
+		if (f.Workflow.Status == findings.WorkflowResolved || f.RecordState == findings.RecordArchived) &&
+			s.Time.After(findings.WorkflowUpdatedAt(f)) {
 			// The condition came back after it was resolved: a new
-			// occurrence to look at. A SUPPRESSED finding stays
-			// suppressed (the customer said no action is needed).
+			// occurrence to look at. (Events from before the resolution,
+			// written late by the coalescing, do not reopen it.) A
+			// SUPPRESSED finding stays suppressed: the customer said no
+			// action is needed.
 			f.Workflow.Status = findings.WorkflowNew
 		}
 	} else {

@@ -518,3 +518,22 @@ func TestReset(t *testing.T) {
 		t.Fatalf("findings after reset: %+v", fs)
 	}
 }
+
+// TestLateWriteKeepsResolved: events from before a finding was resolved,
+// written late by the coalescing, do not reopen it.
+func TestLateWriteKeepsResolved(t *testing.T) {
+	e, hub, clk := newEngine(t, NewSignatureFailures(Thresholds{SignatureFailures: 2, SignatureWindow: time.Minute}))
+	ctx := t.Context()
+	clk.add(2 * time.Second)
+	e.Process(ctx, badSig(0, "AKIAX", "", "SignatureDoesNotMatch"))
+	e.Process(ctx, badSig(1, "AKIAX", "", "SignatureDoesNotMatch")) // written
+	e.Process(ctx, badSig(2, "AKIAX", "", "SignatureDoesNotMatch")) // coalesced
+	key := findings.Identifier{ID: FindingID("bulwark/signature-failures", acct, "accesskey/AKIAX"), ProductARN: hub.ProductARN()}
+	clk.add(8 * time.Second)
+	hub.BatchUpdate(ctx, acct, []findings.Identifier{key}, findings.BatchUpdate{Workflow: &findings.Workflow{Status: "RESOLVED"}})
+	e.Flush(ctx)
+	f, err := hub.Get(ctx, key)
+	if err != nil || f.Workflow.Status != "RESOLVED" || f.ProductFields["bulwark/EventCount"] != "3" {
+		t.Fatalf("late write: %v %+v", err, f)
+	}
+}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"maps"
+	"strings"
+	"time"
 
 	"github.com/bulwark-security/bulwark/internal/store"
 )
@@ -42,6 +44,35 @@ type Unprocessed struct {
 	FindingIdentifier Identifier `json:"FindingIdentifier"`
 	ErrorCode         string     `json:"ErrorCode"`
 	ErrorMessage      string     `json:"ErrorMessage"`
+}
+
+// WorkflowUpdatedAtField is the ProductFields key where the hub records
+// (RFC 3339) when BatchUpdateFindings last set the workflow status, as
+// Security Hub keeps its own "aws/securityhub/..." fields there: a
+// detector reopens a resolved finding only for events after it.
+const WorkflowUpdatedAtField = "bulwark/hub/WorkflowUpdatedAt"
+
+// hubFieldPrefix marks the ProductFields the hub maintains; imports keep
+// them.
+const hubFieldPrefix = "bulwark/hub/"
+
+// keepHubFields copies the hub's own ProductFields from old into f.
+func keepHubFields(f, old *Finding) {
+	for k, v := range old.ProductFields {
+		if strings.HasPrefix(k, hubFieldPrefix) {
+			if f.ProductFields == nil {
+				f.ProductFields = map[string]string{}
+			}
+			f.ProductFields[k] = v
+		}
+	}
+}
+
+// WorkflowUpdatedAt returns when BatchUpdateFindings last set f's
+// workflow status, or the zero time.
+func WorkflowUpdatedAt(f *Finding) time.Time {
+	t, _ := time.Parse(time.RFC3339Nano, f.ProductFields[WorkflowUpdatedAtField])
+	return t
 }
 
 // MaxBatch is the most findings one BatchImportFindings or
@@ -151,6 +182,10 @@ func (u *BatchUpdate) apply(f *Finding, h *Hub) {
 	}
 	if u.Workflow != nil {
 		f.Workflow.Status = u.Workflow.Status
+		if f.ProductFields == nil {
+			f.ProductFields = map[string]string{}
+		}
+		f.ProductFields[WorkflowUpdatedAtField] = h.cfg.Now().UTC().Format(time.RFC3339Nano)
 	}
 	if len(u.RelatedFindings) > 0 {
 		f.RelatedFindings = append([]RelatedFinding(nil), u.RelatedFindings...)

@@ -52,6 +52,9 @@ type Config struct {
 	// Retention is how long a finding is kept after its last update; zero
 	// means 90 days, Security Hub's period.
 	Retention time.Duration
+	// SubscribedAt, if set, tells DescribeHub when an account's hub began
+	// (the account's creation).
+	SubscribedAt func(ctx context.Context, account string) (time.Time, error)
 }
 
 // Hub stores findings and tells subscribers about every change.
@@ -274,6 +277,7 @@ func (h *Hub) Import(ctx context.Context, in Finding) (Finding, ChangeKind, erro
 		}
 		f.CreatedAt = old.CreatedAt
 		f.Note, f.UserDefinedFields, f.VerificationState, f.Workflow = old.Note, old.UserDefinedFields, old.VerificationState, old.Workflow
+		keepHubFields(f, &old)
 		if f.FirstObservedAt.IsZero() {
 			f.FirstObservedAt = old.FirstObservedAt
 		}

@@ -27,6 +27,10 @@ func (h *Hub) Service() *api.Service {
 				HTTPMethod: "POST", HTTPPath: "/findings/import"}, hubResource[batchImportIn], h.batchImport),
 			api.Define(api.Action{Name: "BatchUpdateFindings", IAMAction: "securityhub:BatchUpdateFindings", Access: api.AccessWrite,
 				HTTPMethod: "PATCH", HTTPPath: "/findings/batchupdate"}, hubResource[batchUpdateIn], h.batchUpdate),
+			api.Define(api.Action{Name: "DescribeHub", IAMAction: "securityhub:DescribeHub", Access: api.AccessRead,
+				HTTPMethod: "GET", HTTPPath: "/accounts"}, hubResource[noInput], h.describeHub),
+			api.Define(api.Action{Name: "EnableSecurityHub", IAMAction: "securityhub:EnableSecurityHub", Access: api.AccessWrite,
+				HTTPMethod: "POST", HTTPPath: "/accounts"}, hubResource[noInput], h.enableHub),
 		},
 	}
 }
@@ -214,4 +218,33 @@ type batchUpdateOut struct {
 func (h *Hub) batchUpdate(ctx context.Context, c *api.Call, in *batchUpdateIn) (any, error) {
 	p, u := h.BatchUpdate(ctx, c.Principal.AccountID, in.FindingIdentifiers, in.BatchUpdate)
 	return batchUpdateOut{ProcessedFindings: p, UnprocessedFindings: u}, nil
+}
+
+type noInput struct{}
+
+type describeHubOut struct {
+	HubArn                  string `json:"HubArn"`
+	SubscribedAt            string `json:"SubscribedAt,omitempty"`
+	AutoEnableControls      bool   `json:"AutoEnableControls"`
+	ControlFindingGenerator string `json:"ControlFindingGenerator"`
+}
+
+// describeHub answers for the caller's hub, which is always enabled; it
+// was subscribed when the account was created. (The optional HubArn query
+// parameter is not read: a caller can only describe its own hub.)
+func (h *Hub) describeHub(ctx context.Context, c *api.Call, _ *noInput) (any, error) {
+	out := describeHubOut{HubArn: HubARN(c.Region, c.Principal.AccountID), ControlFindingGenerator: "SECURITY_CONTROL"}
+	if h.cfg.SubscribedAt != nil {
+		if t, err := h.cfg.SubscribedAt(ctx, c.Principal.AccountID); err == nil && !t.IsZero() {
+			out.SubscribedAt = t.UTC().Format("2006-01-02T15:04:05.000Z")
+		}
+	}
+	return out, nil
+}
+
+// enableHub answers as Security Hub does for an account already
+// subscribed: every Bulwark account's hub is on from the start.
+func (h *Hub) enableHub(_ context.Context, c *api.Call, _ *noInput) (any, error) {
+	return nil, awsproto.Errorf(http.StatusConflict, "ResourceConflictException",
+		"Account %s is already subscribed to Security Hub", c.Principal.AccountID)
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/bulwark-security/bulwark/internal/api"
 	"github.com/bulwark-security/bulwark/internal/awsproto"
@@ -155,5 +156,17 @@ func TestCloneInvalidRaw(t *testing.T) {
 	}
 	if err := validate(&f); !IsInvalid(err) {
 		t.Fatalf("validate accepted invalid raw JSON: %v", err)
+	}
+}
+
+func TestServiceHub(t *testing.T) {
+	h, _ := newHub(t)
+	h.cfg.SubscribedAt = func(context.Context, string) (time.Time, error) { return t0, nil }
+	out, err := call(t, h, "DescribeHub", acct, ``)
+	if err != nil || out["HubArn"] != HubARN(region, acct) || out["SubscribedAt"] != "2026-11-23T10:00:00.000Z" {
+		t.Fatalf("DescribeHub = %v, %v", out, err)
+	}
+	if _, err := call(t, h, "EnableSecurityHub", acct, `{"EnableDefaultStandards":false}`); code(err) != "ResourceConflictException" {
+		t.Fatalf("EnableSecurityHub = %v", err)
 	}
 }
