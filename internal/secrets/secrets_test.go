@@ -487,6 +487,11 @@ func TestAuthorization(t *testing.T) {
 	if _, err := h.do(creator, "CreateSecret", obj{"Name": "team/y"}); err == nil || err.Code != codeAccessDenied {
 		t.Fatalf("creator without tag: %v", err)
 	}
+	// Every row handed from Resources to ResourcePolicy was taken.
+	h.s.resolved.Range(func(k, _ any) bool {
+		t.Errorf("resolved secret left behind for %v", k)
+		return true
+	})
 }
 
 func TestBatchGetSecretValue(t *testing.T) {

@@ -44,7 +44,7 @@ func (v *valueFields) value() value {
 	return value{data: slices.Clone(v.SecretBinary), binary: true}
 }
 
-// LogValue keeps a value out of any log line the input might reach.
+// String keeps a value out of any log line the input might reach.
 func (valueFields) String() string { return "[REDACTED]" }
 
 // ---- CreateSecret
