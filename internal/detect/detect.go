@@ -90,6 +90,10 @@ type Engine struct {
 	dropped  atomic.Uint64
 	seen     atomic.Uint64
 	failures atomic.Uint64
+	// queuedBytes is the parameter bytes queued events hold; truncated
+	// counts events queued without their parameters for lack of budget.
+	queuedBytes atomic.Int64
+	truncated   atomic.Uint64
 	pending  map[findings.Identifier]*pendingWrite
 	resets   chan chan struct{}
 }
@@ -131,35 +135,64 @@ func New(cfg Config) (*Engine, error) {
 // full the event is dropped and counted (Stats).
 func (e *Engine) Observe(ev *audit.Event) {
 	c := *ev
-	// The caller may reuse the event's buffers; keep our own copy of the
-	// one element detectors read, and none of the others.
-	c.RequestParameters = bytes.Clone(ev.RequestParameters)
-	c.ResponseElements = nil
-	if ev.EventName == "CreateAccessKey" {
-		// The new key's id (its secret is hidden by the trail).
-		c.ResponseElements = bytes.Clone(ev.ResponseElements)
+	// The caller may reuse the event's buffers: copy what the detectors
+	// read, and only that. Parameters are kept for the successful calls
+	// whose parameters a detector reads, within a byte budget for the
+	// whole queue, so a flood of large requests cannot make the queue
+	// hold gigabytes.
+	c.RequestParameters, c.ResponseElements = nil, nil
+	if ev.ErrorCode == "" && paramSources[ev.EventSource] {
+		n := int64(len(ev.RequestParameters) + len(ev.ResponseElements))
+		if e.queuedBytes.Add(n) <= maxQueuedBytes {
+			c.RequestParameters = bytes.Clone(ev.RequestParameters)
+			if ev.EventName == "CreateAccessKey" {
+				// The new key's id (its secret is hidden by the trail).
+				c.ResponseElements = bytes.Clone(ev.ResponseElements)
+			}
+		} else {
+			e.queuedBytes.Add(-n)
+			e.truncated.Add(1)
+		}
 	}
 	c.Resources = slices.Clone(ev.Resources)
 	c.UserIdentity.SessionContext = nil
 	select {
 	case e.queue <- c:
 	default:
+		e.release(&c)
 		if e.dropped.Add(1)%1000 == 1 {
 			e.cfg.Logger.Warn("detectors are behind; audit events dropped", "dropped", e.dropped.Load())
 		}
 	}
 }
 
+// paramSources are the event sources whose parameters some detector reads.
+var paramSources = map[string]bool{
+	"iam.amazonaws.com": true, "secretsmanager.amazonaws.com": true, "cloudtrail.amazonaws.com": true,
+}
+
+// maxQueuedBytes bounds the parameters held by queued events.
+const maxQueuedBytes = 16 << 20
+
+// release returns a dequeued (or dropped) event's bytes to the budget.
+func (e *Engine) release(c *audit.Event) {
+	if n := int64(len(c.RequestParameters) + len(c.ResponseElements)); n > 0 {
+		e.queuedBytes.Add(-n)
+	}
+}
+
 // Stats are the engine's counters.
 type Stats struct {
 	// Seen counts events the detectors inspected; Dropped those the full
-	// queue refused; WriteFailures the findings the hub could not store.
-	Seen, Dropped, WriteFailures uint64
+	// queue refused; Truncated those queued without their parameters (the
+	// queue's byte budget was spent); WriteFailures the findings the hub
+	// could not store.
+	Seen, Dropped, Truncated, WriteFailures uint64
 }
 
 // Stats returns the counters.
 func (e *Engine) Stats() Stats {
-	return Stats{Seen: e.seen.Load(), Dropped: e.dropped.Load(), WriteFailures: e.failures.Load()}
+	return Stats{Seen: e.seen.Load(), Dropped: e.dropped.Load(), Truncated: e.truncated.Load(), WriteFailures: e.failures.Load()}
 }
 
 // Run inspects queued events until ctx is done, then writes what is
@@ -221,7 +254,8 @@ func (e *Engine) Reset(ctx context.Context) error {
 func (e *Engine) reset() {
 	for {
 		select {
-		case <-e.queue:
+		case ev := <-e.queue:
+			e.release(&ev)
 			continue
 		default:
 		}
@@ -242,6 +276,7 @@ func (e *Engine) Process(ctx context.Context, ev *audit.Event) { e.inspect(ctx, 
 func (e *Engine) Flush(ctx context.Context) { e.flush(ctx, true) }
 
 func (e *Engine) inspect(ctx context.Context, ev *audit.Event) {
+	e.release(ev)
 	e.seen.Add(1)
 	for _, d := range e.cfg.Detectors {
 		for _, s := range d.Inspect(ev) {
@@ -335,6 +370,8 @@ func (e *Engine) write(ctx context.Context, key findings.Identifier, p *pendingW
 		return nil
 	})
 	if err != nil {
+		// Keep the signal: the next flush (after MinWriteInterval) retries.
+		p.dirty = true
 		e.failures.Add(1)
 		e.cfg.Logger.Error("write finding", "generator", p.gen, "id", key.ID, "err", err)
 		return

@@ -537,3 +537,36 @@ func TestLateWriteKeepsResolved(t *testing.T) {
 		t.Fatalf("late write: %v %+v", err, f)
 	}
 }
+
+// TestQueueByteBudget: queued parameters stay within the budget; events
+// past it are queued without them, and the budget comes back as events
+// are inspected or dropped. Failed calls and sources no detector reads
+// keep no parameters at all.
+func TestQueueByteBudget(t *testing.T) {
+	e, _, _ := newEngine(t)
+	e.queue = make(chan audit.Event, 100)
+	big := map[string]string{"policyDocument": strings.Repeat("x", 1<<20)}
+	for i := range 20 {
+		e.Observe(ev(i, bob, "iam.amazonaws.com", "PutUserPolicy", "", "", big))
+	}
+	if got := e.queuedBytes.Load(); got > maxQueuedBytes || got < maxQueuedBytes-(2<<20) {
+		t.Fatalf("queued bytes %d, budget %d", got, maxQueuedBytes)
+	}
+	if st := e.Stats(); st.Truncated != 5 {
+		t.Fatalf("truncated %d, want 5", st.Truncated)
+	}
+	e.Observe(ev(20, bob, "iam.amazonaws.com", "PutUserPolicy", "AccessDenied", "", big))
+	e.Observe(ev(21, bob, "sts.amazonaws.com", "GetCallerIdentity", "", "", big))
+	for len(e.queue) > 0 {
+		ev := <-e.queue
+		if ev.EventID == "ev-20" || ev.EventID == "ev-21" {
+			if ev.RequestParameters != nil {
+				t.Fatalf("%s kept its parameters", ev.EventID)
+			}
+		}
+		e.Process(t.Context(), &ev)
+	}
+	if got := e.queuedBytes.Load(); got != 0 {
+		t.Fatalf("queued bytes %d after draining", got)
+	}
+}
