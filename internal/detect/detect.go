@@ -94,8 +94,8 @@ type Engine struct {
 	// counts events queued without their parameters for lack of budget.
 	queuedBytes atomic.Int64
 	truncated   atomic.Uint64
-	pending  map[findings.Identifier]*pendingWrite
-	resets   chan chan struct{}
+	pending     map[findings.Identifier]*pendingWrite
+	resets      chan chan struct{}
 }
 
 type pendingWrite struct {
