@@ -39,7 +39,7 @@ func serviceCall(svc SecretsService, sec *store.Secret, now time.Time) *api.Call
 	return &api.Call{
 		RequestID: newToken(),
 		Service:   svc.API(),
-		Action:    svc.API().Action("RotateSecret"),
+		Action:    findAction(svc.API(), "RotateSecret"),
 		Principal: &api.Principal{Type: "Root", ARN: "arn:aws:iam::" + sec.AccountID + ":root",
 			AccountID: sec.AccountID, UserID: sec.AccountID},
 		Region:          sec.Region,

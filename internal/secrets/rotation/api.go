@@ -13,6 +13,7 @@ import (
 	"github.com/bulwark-security/bulwark/internal/api"
 	"github.com/bulwark-security/bulwark/internal/authz"
 	"github.com/bulwark-security/bulwark/internal/awsproto"
+	"github.com/bulwark-security/bulwark/internal/policy"
 	"github.com/bulwark-security/bulwark/internal/store"
 )
 
@@ -96,7 +97,10 @@ const (
 
 // Actions returns the rows to append to Secrets Manager's action table.
 func (s *Service) Actions() []api.Action {
-	rp := s.cfg.Secrets.API().Action("DescribeSecret").ResourcePolicy
+	var rp func(ctx context.Context, c *api.Call, resource string) (*policy.Policy, error)
+	if a := findAction(s.cfg.Secrets.API(), "DescribeSecret"); a != nil {
+		rp = a.ResourcePolicy
+	}
 	onSecret := []string{keySecretID, keyResourceTag + "${TagKey}", keyAWSResourceTag + "${TagKey}", keyPrimaryRegion}
 	return []api.Action{
 		api.Define(api.Action{Name: "RotateSecret", IAMAction: "secretsmanager:RotateSecret", Access: api.AccessWrite,
@@ -107,6 +111,17 @@ func (s *Service) Actions() []api.Action {
 			ConditionKeys: onSecret, ResourcePolicy: rp},
 			resolveRes[cancelRotateInput](s), s.cancelRotateSecret),
 	}
+}
+
+// findAction finds a row of a table by name (the table may not be indexed
+// yet when the rows are built).
+func findAction(svc *api.Service, name string) *api.Action {
+	for i := range svc.Actions {
+		if svc.Actions[i].Name == name {
+			return &svc.Actions[i]
+		}
+	}
+	return nil
 }
 
 // target is the secret a SecretId resolved to, kept in the input between
@@ -360,7 +375,10 @@ func (s *Service) checkMaster(ctx context.Context, c *api.Call, sec *store.Secre
 	if err := sameAccount(sec.ARN, ps.MasterARN); err != nil {
 		return invalidRequest("%v.", err)
 	}
-	gsv := s.cfg.Secrets.API().Action("GetSecretValue")
+	gsv := findAction(s.cfg.Secrets.API(), "GetSecretValue")
+	if gsv == nil {
+		return awsproto.InternalFailure(errors.New("secrets manager has no GetSecretValue action"))
+	}
 	req := &authz.Request{Call: c, Action: gsv, Resources: []string{ps.MasterARN},
 		Context: map[string][]string{keySecretID: {ps.MasterARN}}}
 	if gsv.ResourcePolicy != nil {
