@@ -31,38 +31,42 @@ type TrailConfig struct {
 
 // Trail is the durable, hash-chained audit sink. Record returns only once
 // the event is committed to the store, so the server answers no call whose
-// record could be lost. Concurrent calls are group-committed: one writer
-// goroutine takes every record queued while the previous transaction ran
-// and commits them in one transaction, so under load the cost of a commit
-// is shared and when idle a record waits for nothing but its own commit.
+// record could be lost. Concurrent calls are group-committed, leader and
+// followers: a call that finds no commit running commits itself (no
+// hand-off to another goroutine when the server is quiet); calls arriving
+// while a commit runs queue, and when it ends the first of them leads the
+// next commit with the whole queue, so under load one transaction carries
+// many records.
 //
 // Each Trail writes its own chain (one per server process, a fresh id at
 // start and after a dev-mode reset), so several servers sharing one
 // PostgreSQL database never contend for a chain head.
 type Trail struct {
-	cfg  TrailConfig
-	reqs chan *pending
-	quit chan struct{}
-	done chan struct{}
+	cfg TrailConfig
 
-	closeOnce sync.Once
+	// qmu guards the queue, the leader flag and closed.
+	qmu        sync.Mutex
+	queue      []*pending
+	committing bool
+	closed     bool
+	idle       *sync.Cond // signalled when a leader finishes
 
-	// mu guards the chain head, written by the writer after each commit and
-	// read by digests.
+	// mu guards the chain head, written by the leader after each commit
+	// and read by digests.
 	mu      sync.Mutex
 	chainID string
 	seq     int64  // last committed seq
 	head    []byte // last committed hash (Genesis before the first)
 	stale   bool   // a commit failed: reload the head before the next one
-	// newChain, if set, is the chain the writer switches to before its
-	// next commit (Reset).
+	// newChain, if set, is the chain the next commit switches to (Reset).
 	newChain string
 }
 
 type pending struct {
 	rec  store.AuditRecord
 	sum  [HashSize]byte
-	done chan error
+	done chan error    // the commit's outcome
+	lead chan struct{} // this call leads the next commit
 }
 
 // NewChainID returns a fresh chain id: the UTC start time (so ids sort by
@@ -73,7 +77,7 @@ func NewChainID() string {
 	return time.Now().UTC().Format("20060102T150405Z") + "-" + hex.EncodeToString(b[:])
 }
 
-// NewTrail starts a trail on a new chain. Close stops it.
+// NewTrail returns a trail on a new chain. Close stops it.
 func NewTrail(cfg TrailConfig) (*Trail, error) {
 	if cfg.Store == nil || cfg.Logger == nil {
 		return nil, errors.New("audit: Store and Logger are required")
@@ -85,9 +89,8 @@ func NewTrail(cfg TrailConfig) (*Trail, error) {
 		cfg.WriteTimeout = 10 * time.Second
 	}
 	id := NewChainID()
-	t := &Trail{cfg: cfg, reqs: make(chan *pending, 4*cfg.MaxBatch), quit: make(chan struct{}),
-		done: make(chan struct{}), chainID: id, head: Genesis(id)}
-	go t.writer()
+	t := &Trail{cfg: cfg, chainID: id, head: Genesis(id)}
+	t.idle = sync.NewCond(&t.qmu)
 	return t, nil
 }
 
@@ -117,80 +120,59 @@ func (t *Trail) Reset() {
 // fills the fields every record has if the producer left them empty, and
 // hides secret-bearing fields again in parameters a producer rendered
 // without Render (fail closed: no producer can put a secret in the trail).
-func (t *Trail) Record(ctx context.Context, e *Event) error {
+// It waits for the commit even if ctx ends first (a commit is bounded by
+// WriteTimeout): the call fails or succeeds with its record.
+func (t *Trail) Record(_ context.Context, e *Event) error {
 	normalize(e)
 	b, err := json.Marshal(e)
 	if err != nil {
 		return fmt.Errorf("encode audit record: %w", err)
 	}
-	p := &pending{rec: indexOf(e), done: make(chan error, 1)}
+	p := &pending{rec: indexOf(e), done: make(chan error, 1), lead: make(chan struct{}, 1)}
 	p.rec.Record = b
 	p.sum = RecordDigest(b)
-	select {
-	case <-t.quit:
+	t.qmu.Lock()
+	if t.closed {
+		t.qmu.Unlock()
 		return ErrClosed
-	default:
 	}
-	select {
-	case t.reqs <- p:
-	case <-t.quit:
-		return ErrClosed
-	case <-ctx.Done():
-		return fmt.Errorf("queue audit record: %w", ctx.Err())
-	}
-	select {
-	case err := <-p.done:
-		return err
-	case <-ctx.Done():
-		// The record may still commit; the call fails either way.
-		return fmt.Errorf("commit audit record: %w", ctx.Err())
-	}
-}
-
-// Close commits what is queued and stops the writer. Records arriving
-// after Close fail with ErrClosed.
-func (t *Trail) Close() {
-	t.closeOnce.Do(func() { close(t.quit) })
-	<-t.done
-}
-
-func (t *Trail) writer() {
-	defer close(t.done)
-	batch := make([]*pending, 0, t.cfg.MaxBatch)
-	for {
-		batch = batch[:0]
+	t.queue = append(t.queue, p)
+	if t.committing {
+		t.qmu.Unlock()
 		select {
-		case p := <-t.reqs:
-			batch = append(batch, p)
-		case <-t.quit:
-			// Drain what was queued before Close, then stop.
-			for {
-				select {
-				case p := <-t.reqs:
-					batch = append(batch, p)
-					if len(batch) == t.cfg.MaxBatch {
-						t.commit(batch)
-						batch = batch[:0]
-					}
-				default:
-					if len(batch) > 0 {
-						t.commit(batch)
-					}
-					return
-				}
-			}
+		case err := <-p.done:
+			return err
+		case <-p.lead:
 		}
-	fill:
-		for len(batch) < t.cfg.MaxBatch {
-			select {
-			case p := <-t.reqs:
-				batch = append(batch, p)
-			default:
-				break fill
-			}
-		}
-		t.commit(batch)
+		t.qmu.Lock()
 	}
+	t.committing = true
+	// Lead: commit the queue (which holds p), then pass the lead on.
+	n := min(len(t.queue), t.cfg.MaxBatch)
+	batch := t.queue[:n:n]
+	t.queue = append([]*pending(nil), t.queue[n:]...)
+	t.qmu.Unlock()
+	t.commit(batch)
+	t.qmu.Lock()
+	if len(t.queue) > 0 {
+		t.queue[0].lead <- struct{}{}
+	} else {
+		t.committing = false
+		t.idle.Broadcast()
+	}
+	t.qmu.Unlock()
+	return <-p.done
+}
+
+// Close waits for the commits in progress and refuses further records
+// (ErrClosed).
+func (t *Trail) Close() {
+	t.qmu.Lock()
+	t.closed = true
+	for t.committing {
+		t.idle.Wait()
+	}
+	t.qmu.Unlock()
 }
 
 // commit chains and stores one batch and answers its callers.

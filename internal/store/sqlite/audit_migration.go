@@ -31,7 +31,7 @@ CREATE TABLE audit_records (
 	prev_hash     BLOB    NOT NULL,
 	hash          BLOB    NOT NULL,
 	PRIMARY KEY (chain_id, seq)
-) STRICT, WITHOUT ROWID;
+) STRICT;
 -- One index beyond the key: every secondary index costs each API call a
 -- B-tree insert, and lookups (CloudTrail's LookupEvents) walk one
 -- account's records newest first through this one and filter.
