@@ -211,8 +211,14 @@ func TestWorkloadIdentity(t *testing.T) {
 	// Each workload's role trusts that workload only and may read itself.
 	for _, n := range []string{"orders", "billing"} {
 		root.ok(nil, "iam", "create-role", "--role-name", n+"-role", "--assume-role-policy-document", trust(`"aws:SourceArn":"`+wlARN(n)+`"`))
+		// The orders role reads itself through its session tag (the
+		// workload's team selector): ABAC with ${aws:PrincipalTag/team}.
+		self := roleARN(n + "-role")
+		if n == "orders" {
+			self = roleARN("${aws:PrincipalTag/team}-role")
+		}
 		root.ok(nil, "iam", "put-role-policy", "--role-name", n+"-role", "--policy-name", "read-self",
-			"--policy-document", allow(`"iam:GetRole"`, roleARN(n+"-role")))
+			"--policy-document", allow(`"iam:GetRole"`, self))
 		mustBW(t, rootEnv, "workload", "register", "--name", n, "--role-arn", roleARN(n+"-role"), "--selector", "team="+n)
 		join := mustBW(t, rootEnv, "workload", "join-token", "--name", n, "--output", "text")
 		if err := os.WriteFile(filepath.Join(dir, n+".join"), []byte(join), 0o600); err != nil {

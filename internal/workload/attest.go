@@ -297,6 +297,7 @@ func (s *Service) credentials(ctx context.Context, c *api.Call, in *credentialsI
 		SessionName: sessionName,
 		IssuedAt:    issued,
 		Expiration:  issued.Add(dur),
+		Tags:        SessionTags(&w),
 	}
 	creds, err := sts.Issue(s.cfg.Keyring, p)
 	if err != nil {
@@ -307,6 +308,20 @@ func (s *Service) credentials(ctx context.Context, c *api.Call, in *credentialsI
 	}
 	return &credentialsResult{WorkloadArn: w.ARN, RoleArn: role.ARN, Credentials: credentialsXML{
 		AccessKeyID: creds.AccessKeyID, SecretAccessKey: creds.SecretAccessKey, SessionToken: creds.SessionToken, Expiration: creds.Expiration}}, nil
+}
+
+// SessionTags are the tags of a workload's role sessions, as EKS Pod
+// Identity tags its sessions with the cluster, namespace and service
+// account: workload-name, workload-id and every selector, so permission
+// policies can use aws:PrincipalTag/<key> (ABAC, or policy variables such
+// as ${aws:PrincipalTag/team}).
+func SessionTags(w *store.Workload) []api.Tag {
+	tags := make([]api.Tag, 0, len(w.Selectors)+2)
+	tags = append(tags, api.Tag{Key: "workload-name", Value: w.Name}, api.Tag{Key: "workload-id", Value: w.WorkloadID})
+	for _, sel := range w.Selectors {
+		tags = append(tags, api.Tag{Key: sel.Key, Value: sel.Value})
+	}
+	return tags
 }
 
 // sessionName is the role session name of a workload's sessions: its name,

@@ -183,6 +183,13 @@ func TestTrustPolicyDecides(t *testing.T) {
 				p.Expiration.Sub(p.IssuedAt) != 15*time.Minute || res.RoleArn != roleARN || res.WorkloadArn != wl {
 				t.Fatalf("session %+v, result %+v", p, res)
 			}
+			tags := map[string]string{}
+			for _, tg := range p.Tags {
+				tags[tg.Key] = tg.Value
+			}
+			if tags["workload-name"] != "web" || !strings.HasPrefix(tags["workload-id"], "wl-") || tags["team"] != "pay" || len(tags) != 3 {
+				t.Fatalf("session tags %v", p.Tags)
+			}
 		})
 	}
 }
