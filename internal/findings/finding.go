@@ -79,6 +79,10 @@ type Finding struct {
 	RelatedFindings []RelatedFinding `json:"RelatedFindings,omitempty"`
 	Note            *Note            `json:"Note,omitempty"`
 	ProcessedAt     time.Time        `json:"ProcessedAt,omitzero"`
+	// FindingProviderFields are the provider's own values of Severity,
+	// Types, Confidence, Criticality and RelatedFindings; the top-level
+	// attributes take them when the provider sends only these.
+	FindingProviderFields *ProviderFields `json:"FindingProviderFields,omitempty"`
 
 	// Extra holds the other top-level ASFF attributes, as sent.
 	Extra map[string]json.RawMessage `json:"-"`
@@ -112,6 +116,21 @@ func (s *Severity) UnmarshalJSON(b []byte) error {
 		s.Normalized, s.hasNormalized = *raw.Normalized, true
 	}
 	return nil
+}
+
+// ProviderFields is ASFF's FindingProviderFields.
+type ProviderFields struct {
+	Confidence      *int              `json:"Confidence,omitempty"`
+	Criticality     *int              `json:"Criticality,omitempty"`
+	RelatedFindings []RelatedFinding  `json:"RelatedFindings,omitempty"`
+	Severity        *ProviderSeverity `json:"Severity,omitempty"`
+	Types           []string          `json:"Types,omitempty"`
+}
+
+// ProviderSeverity is the provider's severity.
+type ProviderSeverity struct {
+	Label    string `json:"Label,omitempty"`
+	Original string `json:"Original,omitempty"`
 }
 
 // Workflow is the state of the investigation into a finding.
@@ -235,6 +254,21 @@ func (f Finding) Clone() Finding {
 	if f.Note != nil {
 		n := *f.Note
 		c.Note = &n
+	}
+	if p := f.FindingProviderFields; p != nil {
+		cp := *p
+		cp.Types, cp.RelatedFindings = slices.Clone(p.Types), slices.Clone(p.RelatedFindings)
+		if p.Severity != nil {
+			sv := *p.Severity
+			cp.Severity = &sv
+		}
+		for _, q := range []**int{&cp.Confidence, &cp.Criticality} {
+			if *q != nil {
+				v := **q
+				*q = &v
+			}
+		}
+		c.FindingProviderFields = &cp
 	}
 	if f.Severity.Product != nil {
 		v := *f.Severity.Product

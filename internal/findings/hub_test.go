@@ -414,3 +414,41 @@ func FuzzFindingJSON(f *testing.F) {
 		}
 	})
 }
+
+// TestImportProviderFields: the AWS CLI's own batch-import-findings
+// example gives Severity and Types only in FindingProviderFields.
+func TestImportProviderFields(t *testing.T) {
+	h, _ := newHub(t)
+	raw := `{"AwsAccountId": "123456789012", "CreatedAt": "2020-05-27T17:05:54.832Z",
+		"Description": "Vulnerability in a CloudTrail trail",
+		"FindingProviderFields": {"Severity": {"Label": "LOW", "Original": "10"},
+			"Types": ["Software and Configuration Checks/Vulnerabilities/CVE"]},
+		"GeneratorId": "TestGeneratorId", "Id": "Id1",
+		"ProductArn": "arn:aws:securityhub:us-east-1:123456789012:product/123456789012/default",
+		"Resources": [{"Id": "arn:aws:cloudtrail:us-west-1:123456789012:trail/TrailName", "Partition": "aws",
+			"Region": "us-west-1", "Type": "AwsCloudTrailTrail"}],
+		"SchemaVersion": "2018-10-08", "Title": "CloudTrail trail vulnerability", "UpdatedAt": "2020-06-02T16:05:54.832Z"}`
+	var f Finding
+	if err := json.Unmarshal([]byte(raw), &f); err != nil {
+		t.Fatal(err)
+	}
+	got, _, err := h.Import(t.Context(), f)
+	if err != nil {
+		t.Fatalf("Import: %v", err)
+	}
+	if got.Severity.Label != SeverityLow || got.Severity.Normalized != 1 || got.Severity.Original != "10" ||
+		len(got.Types) != 1 || got.FindingProviderFields.Severity.Label != SeverityLow {
+		t.Fatalf("top level from provider fields: %+v %v", got.Severity, got.Types)
+	}
+	// A finding with only the top level gets FindingProviderFields.
+	got, _, err = h.Import(t.Context(), sample("top"))
+	if err != nil || got.FindingProviderFields == nil || got.FindingProviderFields.Severity.Label != SeverityHigh ||
+		len(got.FindingProviderFields.Types) != 1 {
+		t.Fatalf("provider fields from top level: %v %+v", err, got.FindingProviderFields)
+	}
+	bad := sample("bad")
+	bad.FindingProviderFields = &ProviderFields{Severity: &ProviderSeverity{Label: "HUGE"}}
+	if _, _, err := h.Import(t.Context(), bad); !IsInvalid(err) {
+		t.Fatalf("bad provider label: %v", err)
+	}
+}

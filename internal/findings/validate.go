@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -126,6 +127,9 @@ func validate(f *Finding) error {
 	if f.UpdatedAt.Before(f.CreatedAt) {
 		return invalid("UpdatedAt is before CreatedAt")
 	}
+	if err := providerFields(f); err != nil {
+		return err
+	}
 	if len(f.Types) == 0 || len(f.Types) > maxTypes {
 		return invalid("Types must have 1 to %d entries", maxTypes)
 	}
@@ -195,6 +199,71 @@ func validate(f *Finding) error {
 		if err := checkString("Note.UpdatedBy", f.Note.UpdatedBy, 512, true); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// providerFields reconciles FindingProviderFields with the top-level
+// attributes as Security Hub does: what the provider gave only in
+// FindingProviderFields fills the top level, and a provider that gave
+// only the top level has it copied into FindingProviderFields.
+func providerFields(f *Finding) error {
+	p := f.FindingProviderFields
+	if p == nil {
+		p = &ProviderFields{}
+		if f.Severity.Label != "" || f.Severity.hasNormalized {
+			label := f.Severity.Label
+			if label == "" {
+				label = LabelFor(f.Severity.Normalized)
+			}
+			p.Severity = &ProviderSeverity{Label: label, Original: f.Severity.Original}
+		}
+		p.Types = slices.Clone(f.Types)
+		p.Confidence, p.Criticality = f.Confidence, f.Criticality
+		p.RelatedFindings = slices.Clone(f.RelatedFindings)
+		f.FindingProviderFields = p
+		return nil
+	}
+	if p.Severity != nil {
+		if _, ok := NormalizedFor(p.Severity.Label); p.Severity.Label != "" && !ok {
+			return invalid("FindingProviderFields.Severity.Label %q is not valid", p.Severity.Label)
+		}
+		if err := checkString("FindingProviderFields.Severity.Original", p.Severity.Original, 64, false); err != nil {
+			return err
+		}
+		if f.Severity.Label == "" && !f.Severity.hasNormalized && p.Severity.Label != "" {
+			f.Severity = Severity{Label: p.Severity.Label, Original: p.Severity.Original}
+		}
+	}
+	if len(p.Types) > maxTypes {
+		return invalid("FindingProviderFields.Types has more than %d entries", maxTypes)
+	}
+	for _, t := range p.Types {
+		if err := CheckType(t); err != nil {
+			return err
+		}
+	}
+	if len(f.Types) == 0 {
+		f.Types = slices.Clone(p.Types)
+	}
+	for _, v := range []*int{p.Confidence, p.Criticality} {
+		if v != nil && (*v < 0 || *v > 100) {
+			return invalid("FindingProviderFields Confidence and Criticality must be 0 to 100")
+		}
+	}
+	if f.Confidence == nil && p.Confidence != nil {
+		v := *p.Confidence
+		f.Confidence = &v
+	}
+	if f.Criticality == nil && p.Criticality != nil {
+		v := *p.Criticality
+		f.Criticality = &v
+	}
+	if len(p.RelatedFindings) > maxRelated {
+		return invalid("FindingProviderFields.RelatedFindings has more than %d entries", maxRelated)
+	}
+	if len(f.RelatedFindings) == 0 {
+		f.RelatedFindings = slices.Clone(p.RelatedFindings)
 	}
 	return nil
 }
