@@ -34,6 +34,7 @@ type secretValueOut struct {
 // CLI: the exact create-secret command, then get-secret-value by a role
 // allowed to read it and by a role that only has s3:GetObject.
 func TestSecretsManagerCLI(t *testing.T) {
+	t.Parallel()
 	s := startServer(t, []string{"BULWARK_ROOT_KEY=" + randomRootKey()})
 	root := rootCLI(t, s)
 	const acct = "111122223333"
@@ -69,67 +70,71 @@ func TestSecretsManagerCLI(t *testing.T) {
 		"assumed-role/s3-reader/s1 is not authorized to perform: secretsmanager:GetSecretValue on resource: " + created.ARN,
 	}, "secretsmanager", "get-secret-value", "--secret-id", "my-database-credentials")
 
-	t.Run("versions and labels", func(t *testing.T) {
-		r := &cli{t: t, s: s, env: root.env}
-		var put struct {
-			VersionID string `json:"VersionId"`
-		}
-		r.ok(&put, "secretsmanager", "put-secret-value", "--secret-id", "my-database-credentials", "--secret-string", `{"username":"myuser","password":"second"}`)
-		var prev secretValueOut
-		r.ok(&prev, "secretsmanager", "get-secret-value", "--secret-id", created.ARN, "--version-stage", "AWSPREVIOUS")
-		if prev.SecretString != dbCreds {
-			t.Fatalf("AWSPREVIOUS = %+v", prev)
-		}
-		r.ok(nil, "secretsmanager", "update-secret-version-stage", "--secret-id", "my-database-credentials",
-			"--version-stage", "AWSCURRENT", "--move-to-version-id", created.VersionID, "--remove-from-version-id", put.VersionID)
-		var cur secretValueOut
-		r.ok(&cur, "secretsmanager", "get-secret-value", "--secret-id", "my-database-credentials")
-		if cur.SecretString != dbCreds {
-			t.Fatalf("after moving AWSCURRENT back: %+v", cur)
-		}
-		var ids struct {
-			Versions []struct {
+	t.Run("actions", func(t *testing.T) {
+		t.Run("versions and labels", func(t *testing.T) {
+			t.Parallel()
+			r := &cli{t: t, s: s, env: root.env}
+			var put struct {
 				VersionID string `json:"VersionId"`
 			}
-		}
-		r.ok(&ids, "secretsmanager", "list-secret-version-ids", "--secret-id", "my-database-credentials")
-		if len(ids.Versions) != 2 {
-			t.Fatalf("list-secret-version-ids: %+v", ids)
-		}
-		var desc struct {
-			VersionIdsToStages map[string][]string
-			Tags               []struct{ Key, Value string }
-		}
-		r.ok(nil, "secretsmanager", "tag-resource", "--secret-id", "my-database-credentials", "--tags", "Key=team,Value=db")
-		r.ok(&desc, "secretsmanager", "describe-secret", "--secret-id", "my-database-credentials")
-		if len(desc.VersionIdsToStages) != 2 || len(desc.Tags) != 1 {
-			t.Fatalf("describe-secret: %+v", desc)
-		}
-		var list struct{ SecretList []struct{ Name string } }
-		r.ok(&list, "secretsmanager", "list-secrets", "--filters", "Key=tag-key,Values=team")
-		if len(list.SecretList) != 1 {
-			t.Fatalf("list-secrets: %+v", list)
-		}
-		var pw struct{ RandomPassword string }
-		r.ok(&pw, "secretsmanager", "get-random-password", "--password-length", "40", "--exclude-punctuation")
-		if len(pw.RandomPassword) != 40 {
-			t.Fatalf("get-random-password: %q", pw.RandomPassword)
-		}
-		r.fails("ResourceNotFoundException", []string{"can't find the specified secret"},
-			"secretsmanager", "get-secret-value", "--secret-id", "nope")
-		r.fails("ResourceExistsException", nil, "secretsmanager", "create-secret", "--name", "my-database-credentials", "--secret-string", "x")
-	})
+			r.ok(&put, "secretsmanager", "put-secret-value", "--secret-id", "my-database-credentials", "--secret-string", `{"username":"myuser","password":"second"}`)
+			var prev secretValueOut
+			r.ok(&prev, "secretsmanager", "get-secret-value", "--secret-id", created.ARN, "--version-stage", "AWSPREVIOUS")
+			if prev.SecretString != dbCreds {
+				t.Fatalf("AWSPREVIOUS = %+v", prev)
+			}
+			r.ok(nil, "secretsmanager", "update-secret-version-stage", "--secret-id", "my-database-credentials",
+				"--version-stage", "AWSCURRENT", "--move-to-version-id", created.VersionID, "--remove-from-version-id", put.VersionID)
+			var cur secretValueOut
+			r.ok(&cur, "secretsmanager", "get-secret-value", "--secret-id", "my-database-credentials")
+			if cur.SecretString != dbCreds {
+				t.Fatalf("after moving AWSCURRENT back: %+v", cur)
+			}
+			var ids struct {
+				Versions []struct {
+					VersionID string `json:"VersionId"`
+				}
+			}
+			r.ok(&ids, "secretsmanager", "list-secret-version-ids", "--secret-id", "my-database-credentials")
+			if len(ids.Versions) != 2 {
+				t.Fatalf("list-secret-version-ids: %+v", ids)
+			}
+			var desc struct {
+				VersionIdsToStages map[string][]string
+				Tags               []struct{ Key, Value string }
+			}
+			r.ok(nil, "secretsmanager", "tag-resource", "--secret-id", "my-database-credentials", "--tags", "Key=team,Value=db")
+			r.ok(&desc, "secretsmanager", "describe-secret", "--secret-id", "my-database-credentials")
+			if len(desc.VersionIdsToStages) != 2 || len(desc.Tags) != 1 {
+				t.Fatalf("describe-secret: %+v", desc)
+			}
+			var list struct{ SecretList []struct{ Name string } }
+			r.ok(&list, "secretsmanager", "list-secrets", "--filters", "Key=tag-key,Values=team")
+			if len(list.SecretList) != 1 {
+				t.Fatalf("list-secrets: %+v", list)
+			}
+			var pw struct{ RandomPassword string }
+			r.ok(&pw, "secretsmanager", "get-random-password", "--password-length", "40", "--exclude-punctuation")
+			if len(pw.RandomPassword) != 40 {
+				t.Fatalf("get-random-password: %q", pw.RandomPassword)
+			}
+			r.fails("ResourceNotFoundException", []string{"can't find the specified secret"},
+				"secretsmanager", "get-secret-value", "--secret-id", "nope")
+			r.fails("ResourceExistsException", nil, "secretsmanager", "create-secret", "--name", "my-database-credentials", "--secret-string", "x")
+		})
 
-	t.Run("deletion", func(t *testing.T) {
-		r := &cli{t: t, s: s, env: root.env}
-		r.ok(nil, "secretsmanager", "create-secret", "--name", "temp", "--secret-string", "v")
-		r.fails("InvalidParameterException", nil, "secretsmanager", "delete-secret", "--secret-id", "temp", "--recovery-window-in-days", "3")
-		r.ok(nil, "secretsmanager", "delete-secret", "--secret-id", "temp", "--recovery-window-in-days", "7")
-		r.fails("InvalidRequestException", []string{"marked for deletion"}, "secretsmanager", "get-secret-value", "--secret-id", "temp")
-		r.ok(nil, "secretsmanager", "restore-secret", "--secret-id", "temp")
-		r.ok(nil, "secretsmanager", "get-secret-value", "--secret-id", "temp")
-		r.ok(nil, "secretsmanager", "delete-secret", "--secret-id", "temp", "--force-delete-without-recovery")
-		r.fails("ResourceNotFoundException", nil, "secretsmanager", "describe-secret", "--secret-id", "temp")
+		t.Run("deletion", func(t *testing.T) {
+			t.Parallel()
+			r := &cli{t: t, s: s, env: root.env}
+			r.ok(nil, "secretsmanager", "create-secret", "--name", "temp", "--secret-string", "v")
+			r.fails("InvalidParameterException", nil, "secretsmanager", "delete-secret", "--secret-id", "temp", "--recovery-window-in-days", "3")
+			r.ok(nil, "secretsmanager", "delete-secret", "--secret-id", "temp", "--recovery-window-in-days", "7")
+			r.fails("InvalidRequestException", []string{"marked for deletion"}, "secretsmanager", "get-secret-value", "--secret-id", "temp")
+			r.ok(nil, "secretsmanager", "restore-secret", "--secret-id", "temp")
+			r.ok(nil, "secretsmanager", "get-secret-value", "--secret-id", "temp")
+			r.ok(nil, "secretsmanager", "delete-secret", "--secret-id", "temp", "--force-delete-without-recovery")
+			r.fails("ResourceNotFoundException", nil, "secretsmanager", "describe-secret", "--secret-id", "temp")
+		})
 	})
 
 	// Nothing at rest or in the logs holds the plaintext.
@@ -171,6 +176,7 @@ func scanFiles(t *testing.T, dir string, needles ...[]byte) {
 // PostgreSQL and scans every row of every table of its schema for the
 // plaintext, as text and as hex (bytea's text form).
 func TestSecretsManagerPostgresAtRest(t *testing.T) {
+	t.Parallel()
 	dsn := postgresDSN(t)
 	s := startServer(t, []string{"BULWARK_ROOT_KEY=" + randomRootKey()}, "--store", dsn)
 	root := rootCLI(t, s)
@@ -217,6 +223,7 @@ func TestSecretsManagerPostgresAtRest(t *testing.T) {
 
 // TestSecretsManagerSDK drives every action with aws-sdk-go-v2.
 func TestSecretsManagerSDK(t *testing.T) {
+	t.Parallel()
 	s := startServer(t, []string{"BULWARK_ROOT_KEY=" + randomRootKey()})
 	akid, secret := rootCredentials(t, s.DataDir)
 	c := sm.New(sm.Options{Region: "us-east-1", BaseEndpoint: aws.String(s.Endpoint),
