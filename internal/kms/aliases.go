@@ -96,6 +96,7 @@ func (k *Keys) createAlias(ctx context.Context, c *api.Call, in *aliasTarget) (a
 // UpdateKMSKey (aliases), so cached policy entries (kms:ResourceAliases)
 // are rebuilt by every server.
 func (k *Keys) touch(ctx context.Context, id string) {
+	defer k.changed(id)
 	for range 5 {
 		key, err := k.cfg.Store.GetKMSKey(ctx, id)
 		if err != nil {

@@ -175,6 +175,7 @@ func (k *Keys) createGrant(ctx context.Context, c *api.Call, in *createGrantInpu
 	g.GrantID = hex.EncodeToString(id[:])
 	g.TokenHash = grantLookup(g.GrantID)
 	err := k.cfg.Store.CreateKMSGrant(ctx, g, maxGrantsPerKey)
+	k.changed(key.KeyID)
 	switch {
 	case errors.Is(err, store.ErrLimitExceeded):
 		return nil, kmsErr(codeLimitExceeded, "The key %s has the maximum number of grants (%d).", key.ARN, maxGrantsPerKey)
@@ -322,6 +323,7 @@ func (k *Keys) revokeGrant(ctx context.Context, _ *api.Call, in *revokeGrantInpu
 		return nil, dryRun()
 	}
 	err := k.cfg.Store.DeleteKMSGrant(ctx, in.t.key.KeyID, in.GrantId)
+	k.changed(in.t.key.KeyID)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, notFound("Grant ID %s not found", in.GrantId)
 	}
@@ -397,6 +399,7 @@ func (k *Keys) retireGrant(ctx context.Context, c *api.Call, in *retireGrantInpu
 		return nil, dryRun()
 	}
 	err = k.cfg.Store.DeleteKMSGrant(ctx, g.KeyID, g.GrantID)
+	k.changed(g.KeyID)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, notFound("Grant ID %s not found", in.GrantId)
 	}

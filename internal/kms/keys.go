@@ -465,12 +465,13 @@ func (k *Keys) update(ctx context.Context, t *target, change func(key *store.KMS
 		gen, err := k.cfg.Store.UpdateKMSKey(ctx, key)
 		if err == nil {
 			key.Gen = gen
+			k.changed(key.KeyID)
 			return key, nil
 		}
 		if !errors.Is(err, store.ErrConflict) || attempt == 5 {
 			return key, internal(err)
 		}
-		if key, err = k.getKey(ctx, t.key.KeyID); err != nil {
+		if key, err = k.loadKey(ctx, t.key.KeyID); err != nil {
 			return key, err
 		}
 	}

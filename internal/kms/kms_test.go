@@ -517,3 +517,33 @@ func TestRotation(t *testing.T) {
 	h.fails(h.root(), "EnableKeyRotation", m{"KeyId": id}, codeDisabled)
 	h.fails(h.root(), "RotateKeyOnDemand", m{"KeyId": id}, codeDisabled)
 }
+
+// TestTwoServers: two services on one store (two servers on one
+// database). A change made on one takes effect on the other within
+// KeyCacheTTL, and ciphertext made after a rotation on one decrypts on the
+// other even while it still caches the old key row.
+func TestTwoServers(t *testing.T) {
+	h := newHarness(t)
+	id := h.createKey(m{})
+	pt := b64([]byte("x"))
+	other, err := New(Config{Store: h.st, Keyring: h.ring, Authorizer: h.keys.cfg.Authorizer,
+		Now: func() time.Time { return h.now }, KeyCacheTTL: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := &harness{t: t, st: h.st, keys: other, src: h.src, ring: h.ring, now: h.now}
+	b.ok(b.root(), "Encrypt", m{"KeyId": id, "Plaintext": pt}) // b caches the row
+
+	h.ok(h.root(), "RotateKeyOnDemand", m{"KeyId": id})
+	blob := h.ok(h.root(), "Encrypt", m{"KeyId": id, "Plaintext": pt})["CiphertextBlob"]
+	b.ok(b.root(), "Decrypt", m{"CiphertextBlob": blob})
+
+	h.ok(h.root(), "DisableKey", m{"KeyId": id})
+	h.fails(h.root(), "Encrypt", m{"KeyId": id, "Plaintext": pt}, codeDisabled)
+	time.Sleep(60 * time.Millisecond)
+	b.fails(b.root(), "Encrypt", m{"KeyId": id, "Plaintext": pt}, codeDisabled)
+	// A change on b retries past h's stale row (conditional update on gen).
+	b.ok(b.root(), "EnableKey", m{"KeyId": id})
+	h.keys.rows.reset()
+	h.ok(h.root(), "Encrypt", m{"KeyId": id, "Plaintext": pt})
+}

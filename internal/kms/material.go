@@ -12,6 +12,9 @@ import (
 	"fmt"
 	"strconv"
 	"sync"
+	"time"
+
+	"github.com/bulwark-security/bulwark/internal/store"
 )
 
 // Key specs (AWS KMS KeySpec).
@@ -196,6 +199,69 @@ func (c *materialCache) forget(id string) {
 }
 
 func (c *materialCache) reset() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	clear(c.m)
+}
+
+// rowCache keeps key rows read from the store for a short time (see
+// Config.KeyCacheTTL), so a request does not read its key twice and a
+// busy key is not read on every call. Writes through this server drop the
+// key's entry at once.
+type rowCache struct {
+	mu  sync.Mutex
+	max int
+	ttl time.Duration
+	m   map[string]rowEntry
+}
+
+type rowEntry struct {
+	key store.KMSKey
+	at  time.Time
+}
+
+func newRowCache(max int, ttl time.Duration) *rowCache {
+	return &rowCache{max: max, ttl: ttl, m: make(map[string]rowEntry)}
+}
+
+func (c *rowCache) get(id string) (store.KMSKey, bool) {
+	if c.ttl <= 0 {
+		return store.KMSKey{}, false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.m[id]
+	if !ok || time.Since(e.at) > c.ttl {
+		return store.KMSKey{}, false
+	}
+	return e.key, true
+}
+
+func (c *rowCache) put(key store.KMSKey) {
+	if c.ttl <= 0 {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if old, ok := c.m[key.KeyID]; ok && old.key.Gen > key.Gen {
+		return
+	}
+	if len(c.m) >= c.max {
+		for id := range c.m {
+			delete(c.m, id)
+			break
+		}
+	}
+	c.m[key.KeyID] = rowEntry{key: key, at: time.Now()}
+}
+
+func (c *rowCache) forget(id string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.m, id)
+}
+
+func (c *rowCache) reset() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	clear(c.m)

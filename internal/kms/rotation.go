@@ -164,6 +164,7 @@ func (k *Keys) rotate(ctx context.Context, key *store.KMSKey, kind string) error
 	}
 	err = k.cfg.Store.RotateKMSKey(ctx, key.KeyID, key.CurrentVersion,
 		store.KMSKeyMaterial{Sealed: sealed, RotationType: kind, CreatedAt: now}, nextRotation)
+	k.changed(key.KeyID)
 	if err != nil {
 		return fmt.Errorf("rotate key %s: %w", key.KeyID, err)
 	}
@@ -266,6 +267,7 @@ func (k *Keys) Tick(ctx context.Context) (rotated, deleted int, err error) {
 	}
 	for i := range rem {
 		err := k.cfg.Store.DeleteKMSKey(ctx, rem[i].KeyID, rem[i].Gen)
+		k.changed(rem[i].KeyID)
 		switch {
 		case err == nil:
 			deleted++

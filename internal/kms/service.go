@@ -40,6 +40,14 @@ type Config struct {
 	// StoreTimeout bounds the key lookup made while binding a request,
 	// which has no request context of its own (default 5s).
 	StoreTimeout time.Duration
+	// KeyCacheTTL is how long a key's row (state, policy, gen) read from
+	// the store is reused (default 500ms; negative: read every call).
+	// Changes made through this server take effect at once; a change made
+	// on another server sharing the database (DisableKey,
+	// ScheduleKeyDeletion, PutKeyPolicy, RevokeGrant, ...) within this
+	// time. AWS documents up to minutes of eventual consistency for the same
+	// changes.
+	KeyCacheTTL time.Duration
 }
 
 // Keys is the KMS service. Its methods GenerateDataKey, Decrypt and
@@ -49,6 +57,7 @@ type Keys struct {
 	svc      *api.Service
 	material *materialCache
 	policies *policyCache
+	rows     *rowCache
 	// managed serializes the creation of AWS managed keys in this process
 	// (the store's alias uniqueness decides between processes).
 	managed sync.Mutex
@@ -71,7 +80,11 @@ func New(cfg Config) (*Keys, error) {
 	if cfg.StoreTimeout <= 0 {
 		cfg.StoreTimeout = 5 * time.Second
 	}
-	k := &Keys{cfg: cfg, material: newMaterialCache(cfg.MaterialCache), policies: newPolicyCache(4096)}
+	if cfg.KeyCacheTTL == 0 {
+		cfg.KeyCacheTTL = 500 * time.Millisecond
+	}
+	k := &Keys{cfg: cfg, material: newMaterialCache(cfg.MaterialCache), policies: newPolicyCache(4096),
+		rows: newRowCache(4096, cfg.KeyCacheTTL)}
 	k.svc = &api.Service{
 		SigningName:        "kms",
 		EventSource:        "kms.amazonaws.com",
@@ -96,7 +109,11 @@ func (k *Keys) Service() *api.Service { return k.svc }
 func (k *Keys) Forget() {
 	k.material.reset()
 	k.policies.reset()
+	k.rows.reset()
 }
+
+// changed drops what this server caches about a key after a change to it.
+func (k *Keys) changed(id string) { k.rows.forget(id) }
 
 func (k *Keys) now() time.Time { return k.cfg.Now().UTC() }
 
@@ -183,8 +200,16 @@ func (k *Keys) keyPolicy(ctx context.Context, c *api.Call, resource string) (*po
 	return e.policy, nil
 }
 
-// getKey loads a key by id.
+// getKey returns a key by id, from the row cache (KeyCacheTTL) or the store.
 func (k *Keys) getKey(ctx context.Context, id string) (store.KMSKey, error) {
+	if key, ok := k.rows.get(id); ok {
+		return key, nil
+	}
+	return k.loadKey(ctx, id)
+}
+
+// loadKey reads a key from the store (and refreshes the row cache).
+func (k *Keys) loadKey(ctx context.Context, id string) (store.KMSKey, error) {
 	key, err := k.cfg.Store.GetKMSKey(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
 		return key, notFound("Key '%s' does not exist", keyARNLike(id))
@@ -192,6 +217,7 @@ func (k *Keys) getKey(ctx context.Context, id string) (store.KMSKey, error) {
 	if err != nil {
 		return key, fmt.Errorf("load key %s: %w", id, err)
 	}
+	k.rows.put(key)
 	return key, nil
 }
 
