@@ -190,6 +190,13 @@ func TestSNSNotifications(t *testing.T) {
 	}
 	c.fails("InvalidParameter", []string{"Message too long"}, "sns", "publish", "--topic-arn", topic.TopicArn, "--message", "file://"+big)
 
+	// A user allowed only to publish: SNS's AuthorizationError (403) for
+	// anything else.
+	pub2 := newUser(c, "publisher", allow(`"sns:Publish"`, topic.TopicArn))
+	pub2.ok(nil, "sns", "publish", "--topic-arn", topic.TopicArn, "--message", "from the publisher")
+	recv.next(notify.TypeNotification)
+	pub2.fails("AuthorizationError", []string{"sns:DeleteTopic"}, "sns", "delete-topic", "--topic-arn", topic.TopicArn)
+
 	var tags struct{ Tags []struct{ Key, Value string } }
 	c.ok(&tags, "sns", "list-tags-for-resource", "--resource-arn", topic.TopicArn)
 	if len(tags.Tags) != 1 || tags.Tags[0].Key != "team" {
@@ -211,7 +218,7 @@ func TestSNSNotifications(t *testing.T) {
 	}
 	// Delivery metrics are on /metrics.
 	if code, body := httpGet(t, s.Endpoint+"/metrics"); code != http.StatusOK ||
-		!strings.Contains(body, `bulwark_sns_delivery_attempts_total{outcome="delivered"} 2`) {
+		!strings.Contains(body, `bulwark_sns_delivery_attempts_total{outcome="delivered"} 3`) {
 		t.Fatalf("/metrics: HTTP %d without the delivery count", code)
 	}
 	c.ok(nil, "sns", "delete-topic", "--topic-arn", topic.TopicArn)
