@@ -62,11 +62,14 @@ func metaOf(sec *store.Secret) secretMeta {
 		LastAccessedDate: optEpoch(sec.LastAccessedAt), DeletedDate: optEpoch(sec.DeletedAt),
 		NextRotationDate: optEpoch(sec.NextRotationAt), OwningService: sec.OwningService,
 		CreatedDate: optEpoch(sec.CreatedAt), PrimaryRegion: sec.PrimaryRegion}
-	if sec.RotationEnabled {
-		t := true
-		m.RotationEnabled = &t
+	rules := sec.RotationAfterDays != 0 || sec.RotationDuration != "" || sec.RotationSchedule != ""
+	if sec.RotationEnabled || rules || sec.RotationLambdaARN != "" {
+		// Shown once rotation was ever configured (false after
+		// CancelRotateSecret), left out before, as AWS does.
+		on := sec.RotationEnabled
+		m.RotationEnabled = &on
 	}
-	if sec.RotationAfterDays != 0 || sec.RotationDuration != "" || sec.RotationSchedule != "" {
+	if rules {
 		m.RotationRules = &rotationRules{AutomaticallyAfterDays: sec.RotationAfterDays,
 			Duration: sec.RotationDuration, ScheduleExpression: sec.RotationSchedule}
 	}
