@@ -78,8 +78,14 @@ func parseWorkloadSpec(spec string) (agentWorkload, error) {
 }
 
 // writeSecretFile writes a token for a workload to read, readable by the
-// owner only, replacing any previous file atomically.
+// owner only, replacing any previous file atomically. It refuses to replace
+// anything but a regular file (a device, a symlink, a directory).
 func writeSecretFile(path, value string) error {
+	if fi, err := os.Lstat(path); err == nil && !fi.Mode().IsRegular() {
+		return fmt.Errorf("%s exists and is not a regular file", path)
+	} else if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
 	dir := filepath.Dir(path)
 	f, err := os.CreateTemp(dir, ".bulwark-token-*")
 	if err != nil {
@@ -194,7 +200,7 @@ func runAgent(ctx context.Context, args []string, getenv func(string) string, st
 	logFormat := fs.String("log-format", "text", "log format: text or json")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error")
 	if err := fs.Parse(args); err != nil {
-		return 2
+		return helpOr2(err)
 	}
 	logger, err := agentLogger(*logFormat, *logLevel, stderr)
 	if err != nil {
@@ -339,7 +345,7 @@ func runExec(ctx context.Context, args []string, getenv func(string) string, std
 	region := fs.String("region", "", "region (default: AWS_REGION, AWS_DEFAULT_REGION or the profile's)")
 	logLevel := fs.String("log-level", "warn", "log level")
 	if err := fs.Parse(args); err != nil {
-		return 2
+		return helpOr2(err)
 	}
 	argv := fs.Args()
 	if *role == "" || len(argv) == 0 {
@@ -416,6 +422,14 @@ func runExec(ctx context.Context, args []string, getenv func(string) string, std
 		fmt.Fprintln(stderr, "bulwark exec:", err)
 		return 1
 	}
+}
+
+// helpOr2 is the exit code of a flag parse error: 0 for -h, else 2.
+func helpOr2(err error) int {
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	return 2
 }
 
 // chainFirst returns a fetcher that yields first once, then fetches.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -61,6 +62,36 @@ func TestChildEnv(t *testing.T) {
 	}
 	if len(got) != len(want) {
 		t.Errorf("child environment %v has more than %v", env, want)
+	}
+}
+
+func TestWorkloadCommands(t *testing.T) {
+	env := func(string) string { return "" }
+	dir := t.TempDir()
+	cases := []struct {
+		args     []string
+		code     int
+		inStderr string
+	}{
+		{[]string{"agent"}, 2, "--server and at least one --workload"},
+		{[]string{"agent", "-h"}, 0, "-refresh-margin"},
+		{[]string{"agent", "--server", "http://127.0.0.1:1", "--workload", "name=w"}, 2, "exactly one of join-token-file"},
+		{[]string{"agent", "--server", "http://127.0.0.1:1", "--listen", "0.0.0.0:0", "--workload", "name=w,join-token-file=/nonexistent,token-file=" + filepath.Join(dir, "w.token")}, 1, "not a loopback address"},
+		{[]string{"agent", "--server", "http://127.0.0.1:1", "--workload", "name=w,join-token-file=/nonexistent,token-file=" + os.DevNull}, 1, "not a regular file"},
+		{[]string{"exec", "-h"}, 0, "-role"},
+		{[]string{"workload"}, 2, "register"},
+		{[]string{"workload", "frob", "--name", "x"}, 1, "no AWS credentials"},
+		{[]string{"workload", "register"}, 2, "--name is required"},
+		{[]string{"workload", "list"}, 1, "no AWS credentials"},
+		{[]string{"workload", "list", "--output", "yaml"}, 2, "--output must be json or text"},
+	}
+	for _, tc := range cases {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			var out, errb bytes.Buffer
+			if code := run(tc.args, env, &out, &errb); code != tc.code || !strings.Contains(errb.String(), tc.inStderr) {
+				t.Fatalf("exit %d, stderr %q", code, errb.String())
+			}
+		})
 	}
 }
 

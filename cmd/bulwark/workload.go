@@ -47,7 +47,7 @@ func runWorkload(ctx context.Context, args []string, getenv func(string) string,
 	revokeSessions := fs.Bool("revoke-sessions", false, "revoke: also deny every session of the workload's role issued until now (AWSRevokeOlderSessions)")
 	ttl := fs.Duration("ttl", workload.DefaultJoinTokenTTL, "join-token: how long the token is valid (1m to 24h)")
 	if err := fs.Parse(args[1:]); err != nil {
-		return 2
+		return helpOr2(err)
 	}
 	if *output != "json" && *output != "text" {
 		fmt.Fprintln(stderr, "bulwark workload: --output must be json or text")
