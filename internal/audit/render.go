@@ -185,7 +185,11 @@ func render(v reflect.Value, extra []string, depth int) any {
 		out := make(map[string]any)
 		for i := 0; i < t.NumField(); i++ {
 			f := t.Field(i)
-			if !f.IsExported() || f.Type == xmlNameType {
+			// An embedded struct of an unexported type still promotes its
+			// exported fields, as in encoding/json.
+			embedded := f.Anonymous && (f.Type.Kind() == reflect.Struct ||
+				f.Type.Kind() == reflect.Pointer && f.Type.Elem().Kind() == reflect.Struct)
+			if (!f.IsExported() && !embedded) || f.Type == xmlNameType {
 				continue
 			}
 			name, skip := tagName(f)
