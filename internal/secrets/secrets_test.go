@@ -232,8 +232,22 @@ func TestUpdateSecret(t *testing.T) {
 	if got := h.ok("GetSecretValue", obj{"SecretId": "s"}); got["SecretString"] != "v2" {
 		t.Fatal(got)
 	}
-	// The old version, under the old key, still opens.
+	// The labelled old version was re-encrypted under the new key, and opens.
 	if got := h.ok("GetSecretValue", obj{"SecretId": "s", "VersionId": token(1)}); got["SecretString"] != "v1" {
+		t.Fatal(got)
+	}
+	if v, _ := h.st.GetSecretVersion(context.Background(), desc["ARN"].(string), token(1)); v.KMSKeyARN != otherKey {
+		t.Fatalf("AWSPREVIOUS still under %s", v.KMSKeyARN)
+	}
+	// A key change alone re-encrypts too; a version the caller cannot
+	// decrypt stays as it was.
+	h.ok("UpdateSecret", obj{"SecretId": "s", "KmsKeyId": ""})
+	for _, id := range []string{token(1), token(2)} {
+		if v, _ := h.st.GetSecretVersion(context.Background(), desc["ARN"].(string), id); v.KMSKeyARN != defaultKey {
+			t.Fatalf("version %s under %s after the key change", id, v.KMSKeyARN)
+		}
+	}
+	if got := h.ok("GetSecretValue", obj{"SecretId": "s"}); got["SecretString"] != "v2" {
 		t.Fatal(got)
 	}
 	if out := h.ok("UpdateSecret", obj{"SecretId": "s", "Description": ""}); out["VersionId"] != nil {

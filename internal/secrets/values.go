@@ -476,12 +476,16 @@ func (s *Service) updateSecret(ctx context.Context, c *api.Call, in *updateSecre
 		return nil, err
 	}
 	keyID := sec.KMSKeyID
+	keyChanged := false
 	if in.KmsKeyID != nil {
 		keyID = *in.KmsKeyID
-		if keyID != "" && keyID != sec.KMSKeyID {
-			if _, err := s.cfg.Keys.ResolveKey(ctx, c, keyID); err != nil {
+		if keyID != sec.KMSKeyID {
+			newARN, err := s.cfg.Keys.ResolveKey(ctx, c, keyID)
+			if err != nil {
 				return nil, kmsErr(err, true)
 			}
+			oldARN, err := s.cfg.Keys.ResolveKey(ctx, c, sec.KMSKeyID)
+			keyChanged = err != nil || oldARN != newARN
 		}
 	}
 	if in.Description != nil || in.KmsKeyID != nil {
@@ -500,6 +504,11 @@ func (s *Service) updateSecret(ctx context.Context, c *api.Call, in *updateSecre
 			return nil, err
 		}
 		sec = &up
+	}
+	if keyChanged {
+		if err := s.reencrypt(ctx, c, sec.ARN, keyID); err != nil {
+			return nil, err
+		}
 	}
 	out := &createSecretOutput{ARN: sec.ARN, Name: sec.Name}
 	if in.has() {
@@ -538,4 +547,38 @@ func (s *Service) mutate(ctx context.Context, arn string, fn func(*store.Secret)
 		}
 		return up, nil
 	}
+}
+
+// reencrypt seals the labelled versions AWSCURRENT, AWSPENDING and
+// AWSPREVIOUS again under the secret's new key, as AWS does when the key
+// changes. A version the caller cannot decrypt (no kms:Decrypt on the old
+// key) stays under the old key, as in AWS; failing to encrypt under the new
+// key fails the call.
+func (s *Service) reencrypt(ctx context.Context, c *api.Call, arn, keyID string) error {
+	vs, err := s.cfg.Store.ListSecretVersions(ctx, arn)
+	if err != nil {
+		return storeErr(err)
+	}
+	for i := range vs {
+		v := &vs[i]
+		if !slices.ContainsFunc(v.Stages, func(st string) bool {
+			return st == store.StageCurrent || st == store.StagePending || st == store.StagePrevious
+		}) {
+			continue
+		}
+		val, err := s.open(ctx, c, v)
+		if err != nil {
+			s.cfg.Logger.Info("secret version left under its previous key", "arn", arn, "version", v.VersionID, "err", err)
+			continue
+		}
+		nv, err := s.seal(ctx, c, arn, v.VersionID, keyID, val)
+		val.wipe()
+		if err != nil {
+			return err
+		}
+		if err := s.cfg.Store.ReencryptSecretVersion(ctx, nv); err != nil && !errors.Is(err, store.ErrNotFound) {
+			return storeErr(err)
+		}
+	}
+	return nil
 }

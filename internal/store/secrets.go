@@ -124,6 +124,11 @@ type Secrets interface {
 	// ListSecretVersions returns a secret's versions, newest first, with
 	// their labels; ErrNotFound if the secret does not exist.
 	ListSecretVersions(ctx context.Context, arn string) ([]SecretVersion, error)
+	// ReencryptSecretVersion replaces the envelope (KMSKeyARN,
+	// EncryptedKey, Ciphertext) of version v.VersionID of the secret
+	// v.SecretARN, leaving its labels and dates; ErrNotFound if the version
+	// does not exist.
+	ReencryptSecretVersion(ctx context.Context, v SecretVersion) error
 	// MoveSecretStage moves label stage from version from to version to,
 	// atomically: ErrStale unless the label is on from now ("" = on no
 	// version); to "" removes the label; ErrNotFound if the secret or

@@ -75,6 +75,11 @@ func (s *Store) ListSecretVersions(ctx context.Context, arn string) ([]store.Sec
 	return s.secrets().ListSecretVersions(ctx, arn)
 }
 
+// ReencryptSecretVersion implements store.Secrets.
+func (s *Store) ReencryptSecretVersion(ctx context.Context, v store.SecretVersion) error {
+	return s.secrets().ReencryptSecretVersion(ctx, v)
+}
+
 // MoveSecretStage implements store.Secrets.
 func (s *Store) MoveSecretStage(ctx context.Context, arn, stage, from, to string, at time.Time) error {
 	return s.secrets().MoveSecretStage(ctx, arn, stage, from, to, at)

@@ -569,6 +569,28 @@ func (m Secrets) PutSecretVersion(ctx context.Context, v store.SecretVersion, at
 	return nil
 }
 
+// ReencryptSecretVersion implements store.Secrets.
+func (m Secrets) ReencryptSecretVersion(ctx context.Context, v store.SecretVersion) error {
+	err := m.b.Write(ctx, func(tx q) error {
+		if err := m.lock(ctx, tx, v.SecretARN, time.Time{}); err != nil {
+			return err
+		}
+		n, err := tx.Exec(ctx, `UPDATE secret_versions SET kms_key_arn = ?, encrypted_key = ?, ciphertext = ?
+			WHERE secret_arn = ? AND version_id = ?`, v.KMSKeyARN, nonNil(v.EncryptedKey), nonNil(v.Ciphertext), v.SecretARN, v.VersionID)
+		if err != nil {
+			return m.b.MapErr(err, "replace envelope")
+		}
+		if n == 0 {
+			return store.ErrNotFound
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("re-encrypt version %q of secret %q: %w", v.VersionID, v.SecretARN, err)
+	}
+	return nil
+}
+
 // MoveSecretStage implements store.Secrets.
 func (m Secrets) MoveSecretStage(ctx context.Context, arn, stage, from, to string, at time.Time) error {
 	err := m.b.Write(ctx, func(tx q) error {

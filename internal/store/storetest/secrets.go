@@ -257,6 +257,21 @@ func testSecretsMoveStage(t *testing.T, s SecretsStore) {
 	if err := s.MoveSecretStage(ctx, secretARN("none"), "label", "", "v2", at); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("missing secret = %v", err)
 	}
+
+	// Re-encryption replaces the envelope only.
+	re := newVersion("m", "v1")
+	re.KMSKeyARN, re.EncryptedKey, re.Ciphertext = "arn:aws:kms:us-east-1:"+acct+":key/new", []byte{9}, []byte("resealed")
+	must(t, s.ReencryptSecretVersion(ctx, re))
+	got, err := s.GetSecretVersion(ctx, arn, "v1")
+	must(t, err)
+	if got.KMSKeyARN != re.KMSKeyARN || string(got.Ciphertext) != "resealed" || string(got.EncryptedKey) != "\x09" ||
+		!reflect.DeepEqual(got.Stages, []string{store.StagePrevious, "label"}) {
+		t.Fatalf("after re-encryption: %+v", got)
+	}
+	re.VersionID = "nope"
+	if err := s.ReencryptSecretVersion(ctx, re); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("re-encrypt missing version = %v", err)
+	}
 }
 
 func testSecretsPrune(t *testing.T, s SecretsStore) {
