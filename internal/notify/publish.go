@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strings"
 	"unicode/utf8"
 
 	"github.com/bulwark-security/bulwark/internal/api"
@@ -214,11 +213,4 @@ func (s *Service) enqueue(ctx context.Context, ds []store.Delivery) error {
 	default:
 	}
 	return nil
-}
-
-// ParseTopicARN reports whether arn is a well-formed topic ARN in this
-// service's region.
-func (s *Service) ParseTopicARN(arn string) bool {
-	_, _, err := s.parseTopicARN(arn, "TopicArn")
-	return err == nil && !strings.ContainsAny(arn, " \n")
 }
