@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/bulwark-security/bulwark/internal/api"
+	"github.com/bulwark-security/bulwark/internal/store"
 )
 
 const allowKMS = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"kms:*","Resource":"*"}]}`
@@ -270,4 +272,71 @@ func TestEnvelope(t *testing.T) {
 	if _, _, _, err := h.keys.GenerateDataKey(ctx, cv, id, nil); errCode(err) != codeDisabled {
 		t.Errorf("GenerateDataKey(disabled): %v", err)
 	}
+}
+
+// role creates an IAM role with inline policies and returns a session of it.
+func (h *harness) role(name string, policies ...string) *api.Principal {
+	h.t.Helper()
+	ctx := h.t.Context()
+	arnv := "arn:aws:iam::" + acct + ":role/" + name
+	trust := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::` + acct + `:root"},"Action":"sts:AssumeRole"}]}`
+	if err := h.st.CreateRole(ctx, store.Role{AccountID: acct, RoleName: name, RoleID: "AROAXXXXXXXXXXXXX" + strings.ToUpper(name[:3]),
+		Path: "/", ARN: arnv, CreatedAt: time.Now(), AssumeRolePolicyDocument: trust, MaxSessionDuration: 3600}); err != nil {
+		h.t.Fatal(err)
+	}
+	for i, doc := range policies {
+		if err := h.st.PutInlinePolicy(ctx, store.InlinePolicy{AccountID: acct, EntityKind: store.EntityRole, EntityName: name,
+			PolicyName: "p" + string(rune('0'+i)), Document: doc}); err != nil {
+			h.t.Fatal(err)
+		}
+	}
+	h.src.Invalidate()
+	return &api.Principal{Type: "AssumedRole", ARN: "arn:aws:sts::" + acct + ":assumed-role/" + name + "/s", AccountID: acct,
+		UserID: "AROAXXXXXXXXXXXXX:s", Temporary: true, RoleName: name, RoleARN: arnv, SessionName: "s",
+		IssuedAt: h.now, Expiration: h.now.Add(time.Hour)}
+}
+
+// TestSecondaryChecks covers the permissions handlers check themselves:
+// ReEncrypt's destination key, an alias's ARN, and RetireGrant; and a key
+// policy naming a role, which its sessions satisfy without IAM policies.
+func TestSecondaryChecks(t *testing.T) {
+	h := newHarness(t)
+	src := h.createKey(m{})
+	dst := h.createKey(m{})
+	pt := b64([]byte("x"))
+	blob := h.ok(h.root(), "Encrypt", m{"KeyId": src, "Plaintext": pt})["CiphertextBlob"]
+
+	fromOnly := h.user("fromonly", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"kms:ReEncryptFrom","Resource":"*"}]}`)
+	both := h.user("both", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"kms:ReEncrypt*","Resource":"*"}]}`)
+	_, err := h.call(fromOnly, "ReEncrypt", m{"CiphertextBlob": blob, "DestinationKeyId": dst})
+	if errCode(err) != "AccessDeniedException" || !strings.Contains(err.Error(), "kms:ReEncryptTo") {
+		t.Fatalf("ReEncrypt without kms:ReEncryptTo: %v", err)
+	}
+	h.ok(both, "ReEncrypt", m{"CiphertextBlob": blob, "DestinationKeyId": dst})
+
+	keyOnly := h.user("keyonly", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"kms:CreateAlias","Resource":"arn:aws:kms:*:*:key/*"}]}`)
+	aliasToo := h.user("aliastoo", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"kms:CreateAlias","Resource":["arn:aws:kms:*:*:key/*","arn:aws:kms:*:*:alias/team-*"]}]}`)
+	_, err = h.call(keyOnly, "CreateAlias", m{"AliasName": "alias/team-a", "TargetKeyId": src})
+	if errCode(err) != "AccessDeniedException" || !strings.Contains(err.Error(), ":alias/team-a") {
+		t.Fatalf("CreateAlias without permission on the alias: %v", err)
+	}
+	h.ok(aliasToo, "CreateAlias", m{"AliasName": "alias/team-a", "TargetKeyId": src})
+	h.fails(aliasToo, "CreateAlias", m{"AliasName": "alias/other", "TargetKeyId": src}, "AccessDeniedException")
+
+	grantee := h.user("grantee2")
+	g := h.ok(h.root(), "CreateGrant", m{"KeyId": src, "GranteePrincipal": grantee.ARN, "Operations": []string{"Decrypt", "RetireGrant"}})
+	h.ok(grantee, "Decrypt", m{"CiphertextBlob": blob})
+	h.ok(grantee, "RetireGrant", m{"KeyId": src, "GrantId": g["GrantId"]})
+	h.fails(grantee, "Decrypt", m{"CiphertextBlob": blob}, "AccessDeniedException")
+	g = h.ok(h.root(), "CreateGrant", m{"KeyId": src, "GranteePrincipal": grantee.ARN, "Operations": []string{"Decrypt"}})
+	h.ok(h.root(), "RetireGrant", m{"GrantToken": g["GrantToken"]}) // root: kms:RetireGrant via the key policy
+
+	// A key policy naming a role lets its sessions in without IAM policies.
+	sess := h.role("app")
+	named := h.createKey(m{"Policy": keyPolicy(allowStmt(rootARN, "kms:PutKeyPolicy"), allowStmt("arn:aws:iam::"+acct+":role/app", "kms:Encrypt"))})
+	h.ok(sess, "Encrypt", m{"KeyId": named, "Plaintext": pt})
+	h.fails(sess, "Encrypt", m{"KeyId": src, "Plaintext": pt}, "AccessDeniedException")
+	withIAM := h.role("worker", allowKMS)
+	h.ok(withIAM, "Encrypt", m{"KeyId": src, "Plaintext": pt})
+	h.fails(withIAM, "Encrypt", m{"KeyId": named, "Plaintext": pt}, "AccessDeniedException")
 }
