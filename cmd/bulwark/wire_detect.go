@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
 	"sync"
 	"time"
 
@@ -15,18 +14,19 @@ import (
 )
 
 // The findings hub (Security Hub–compatible API) and the detectors that
-// feed it from the audit stream. Detector thresholds come from
-// BULWARK_DETECT ("signature_failures=10,signature_window=5m,...", see
-// detect.ParseThresholds); unset means the defaults.
+// feed it from the audit stream. Detector thresholds come from the detect
+// setting (--detect, BULWARK_DETECT or YAML: "signature_failures=10,
+// signature_window=5m,...", see detect.ParseThresholds); unset means the
+// defaults.
 func init() {
 	register("detect", func(d *deps) (*parts, error) {
 		hub, err := findingsHub(d)
 		if err != nil {
 			return nil, err
 		}
-		th, err := detect.ParseThresholds(os.Getenv("BULWARK_DETECT"))
+		th, err := detect.ParseThresholds(d.Config.Detect)
 		if err != nil {
-			return nil, fmt.Errorf("BULWARK_DETECT: %w", err)
+			return nil, fmt.Errorf("detect thresholds: %w", err)
 		}
 		eng, err := detect.New(detect.Config{Hub: hub, Region: d.Config.Region, AccountID: d.Config.AccountID,
 			Logger: d.Logger.With("component", "detect"), Detectors: detect.All(detect.Options{Thresholds: th, Dev: d.Config.Dev, Policies: d.IAM, Keys: d.Store})})

@@ -59,6 +59,9 @@ type Server struct {
 	AuditExportDir      string
 	AuditExportRotate   int64
 	AuditWebhookURL     string
+	// Detect overrides detector thresholds ("name=value,..."; parsed by
+	// package detect when the server is built).
+	Detect string
 	// AuditDisableForBenchmark (BULWARK_AUDIT_DISABLE_FOR_BENCHMARK only,
 	// loopback only) replaces the trail with a no-op sink: the baseline of
 	// bench/api.sh, never for real use.
@@ -150,6 +153,7 @@ var settings = []setting{
 		return nil
 	}},
 	{name: "audit-webhook-url", def: "", usage: "http(s) `URL` that receives every audit record (POSTed in JSON-lines batches, retried; off if empty)", set: str(func(s *Server) *string { return &s.AuditWebhookURL })},
+	{name: "detect", def: "", usage: "detector `thresholds` as name=value pairs separated by commas (signature_failures=10,signature_window=5m,...; see the README)", set: str(func(s *Server) *string { return &s.Detect })},
 	{name: "audit-disable-for-benchmark", envOnly: true, def: "false", set: boolean(func(s *Server) *bool { return &s.AuditDisableForBenchmark })},
 }
 
