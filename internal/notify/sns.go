@@ -950,12 +950,11 @@ func (s *Service) unsubscribe(ctx context.Context, c *api.Call, in *params) (any
 func (s *Service) authorizeSigned(ctx context.Context, c *api.Call, resource string) error {
 	a := *c.Action
 	a.Unauthenticated = false
-	req := &authz.Request{Call: c, Action: &a, Resources: []string{resource}}
-	if p, err := s.topicPolicy(ctx, c, resource); err != nil {
+	p, err := s.topicPolicy(ctx, c, resource)
+	if err != nil {
 		return err
-	} else {
-		req.ResourcePolicy = p
 	}
+	req := &authz.Request{Call: c, Action: &a, Resources: []string{resource}, ResourcePolicy: p}
 	d, err := s.cfg.Authorizer.Authorize(ctx, req)
 	if err != nil {
 		return awsproto.InternalFailure(fmt.Errorf("authorize %s: %w", a.IAMAction, err))
