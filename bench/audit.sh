@@ -23,7 +23,17 @@ start() { # name port [env...]
 	echo "server $name not ready" >&2
 	exit 1
 }
-tp=$(free_port); start trail "$tp"
-np=$(free_port); start noop "$np" BULWARK_AUDIT_DISABLE_FOR_BENCHMARK=true
-go run ./bench/auditbench -trail "http://127.0.0.1:$tp" -trail-credentials "$tmp/trail/credentials" \
-	-noop "http://127.0.0.1:$np" -noop-credentials "$tmp/noop/credentials" "$@"
+tp=$(free_port); start trail "$tp"; tpid=${pids[-1]}
+np=$(free_port); start noop "$np" BULWARK_AUDIT_DISABLE_FOR_BENCHMARK=true; npid=${pids[-1]}
+go build -o "$tmp/auditbench" ./bench/auditbench
+# CPU seconds (user + system) a process has used: robust to other jobs on a
+# shared machine, unlike throughput.
+cpu() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%.3f", ($14 + $15) / hz }' "/proc/$1/stat"; }
+t0=$(cpu "$tpid"); n0=$(cpu "$npid")
+"$tmp/auditbench" -trail "http://127.0.0.1:$tp" -trail-credentials "$tmp/trail/credentials" \
+	-noop "http://127.0.0.1:$np" -noop-credentials "$tmp/noop/credentials" "$@" | tee "$tmp/out"
+t1=$(cpu "$tpid"); n1=$(cpu "$npid")
+read -r nreq treq < <(sed -n 's/^requests: noop=\([0-9]*\) trail=\([0-9]*\)$/\1 \2/p' "$tmp/out")
+awk -v t0="$t0" -v t1="$t1" -v n0="$n0" -v n1="$n1" -v tr="$treq" -v nr="$nreq" 'BEGIN {
+	t = t1 - t0; n = n1 - n0
+	printf "server CPU per request: no-op %.0f us, trail %.0f us (x%.2f)\n", 1e6*n/nr, 1e6*t/tr, (t/tr)/(n/nr) }'
