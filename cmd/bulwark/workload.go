@@ -21,6 +21,7 @@ Commands (signed with your AWS credentials: environment or profile):
   list
   update     --name NAME [--role-arn ARN] [--selector KEY=VALUE ... | --clear-selectors]
   revoke     --name NAME [--revoke-sessions]
+  delete     --name NAME   (its tokens go too; the name can be registered again)
   join-token --name NAME [--ttl 10m]
 
 Common flags: --endpoint-url URL, --profile NAME, --region REGION, --output json|text
@@ -122,6 +123,11 @@ func runWorkload(ctx context.Context, args []string, getenv func(string) string,
 			err = revokeRoleSessions(ctx, c, o.Workload.RoleArn)
 		}
 		out = &o
+	case "delete":
+		err = c.Call(ctx, "DeleteWorkload", map[string]any{"Name": *name}, nil)
+		if err == nil {
+			return 0
+		}
 	case "join-token":
 		var o workload.JoinTokenOutput
 		err = c.Call(ctx, "CreateJoinToken", map[string]any{"Name": *name, "ExpiresInSeconds": int(ttl.Seconds())}, &o)

@@ -68,6 +68,9 @@ type Workloads interface {
 	// RevokeWorkload marks a workload revoked and deletes its join and
 	// agent tokens; ErrNotFound if it is absent or already revoked.
 	RevokeWorkload(ctx context.Context, arn string, at time.Time) error
+	// DeleteWorkload removes a workload (active or revoked) with its
+	// tokens, so its name can be registered again; ErrNotFound if absent.
+	DeleteWorkload(ctx context.Context, arn string) error
 	// CreateJoinToken stores a join token for an active workload;
 	// ErrNotFound if the workload is absent or revoked, ErrConflict if the
 	// hash exists.

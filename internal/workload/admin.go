@@ -41,6 +41,8 @@ func (s *Service) adminService() *api.Service {
 				func(c *api.Call, in *updateInput) []string { in.resolve(c); return []string{in.arn} }, s.update),
 			api.Define(api.Action{Name: "RevokeWorkload", IAMAction: SigningName + ":RevokeWorkload", Access: api.AccessWrite},
 				byName, s.revoke),
+			api.Define(api.Action{Name: "DeleteWorkload", IAMAction: SigningName + ":DeleteWorkload", Access: api.AccessWrite},
+				byName, s.delete),
 			api.Define(api.Action{Name: "CreateJoinToken", IAMAction: SigningName + ":CreateJoinToken", Access: api.AccessWrite},
 				func(c *api.Call, in *joinTokenInput) []string { in.resolve(c); return []string{in.arn} }, s.createJoinToken),
 		},
@@ -370,6 +372,22 @@ func (s *Service) revoke(ctx context.Context, _ *api.Call, in *nameInput) (any, 
 	}
 	w.UpdatedAt = w.RevokedAt
 	return &WorkloadOutput{Workload: toAPI(&w)}, nil
+}
+
+// delete removes a workload and its tokens; its name can then be
+// registered again (with a new WorkloadId).
+func (s *Service) delete(ctx context.Context, _ *api.Call, in *nameInput) (any, error) {
+	w, err := s.load(ctx, in)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.cfg.Store.DeleteWorkload(ctx, w.ARN); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, notFound(in.Name)
+		}
+		return nil, fmt.Errorf("delete workload %s: %w", w.ARN, err)
+	}
+	return struct{}{}, nil
 }
 
 type joinTokenInput struct {

@@ -276,6 +276,21 @@ func TestAttestationAndLifecycle(t *testing.T) {
 			_, err := f.call(f.admin, "CreateJoinToken", root, map[string]any{"Name": "web2"})
 			return err
 		}, "InvalidRequestException"},
+		{"delete missing", func() error {
+			_, err := f.call(f.admin, "DeleteWorkload", root, map[string]any{"Name": "nope"})
+			return err
+		}, "ResourceNotFoundException"},
+		{"delete and register the name again", func() error {
+			if _, err := f.call(f.admin, "DeleteWorkload", root, map[string]any{"Name": "web3"}); code(err) != "ResourceNotFoundException" {
+				return errors.New("deleted a workload never registered")
+			}
+			f.registerAndAttest("web3", roleA, nil)
+			if _, err := f.call(f.admin, "DeleteWorkload", root, map[string]any{"Name": "web3"}); err != nil {
+				return err
+			}
+			_, err := f.call(f.admin, "RegisterWorkload", root, map[string]any{"Name": "web3", "RoleArn": roleA})
+			return err
+		}, "ok"},
 	}
 	for _, s := range steps {
 		if got := code(s.run()); got != s.want {
@@ -287,7 +302,7 @@ func TestAttestationAndLifecycle(t *testing.T) {
 		t.Fatal(err)
 	}
 	ws := out.(*ListOutput).Workloads
-	if len(ws) != 2 || ws[0].Name != "web" || ws[0].Status != "ACTIVE" || ws[1].Status != "REVOKED" || ws[1].RevokedAt == nil {
+	if len(ws) != 3 || ws[0].Name != "web" || ws[0].Status != "ACTIVE" || ws[1].Status != "REVOKED" || ws[1].RevokedAt == nil {
 		t.Fatalf("ListWorkloads: %+v", ws)
 	}
 }

@@ -40,6 +40,11 @@ func (s *Store) RevokeWorkload(ctx context.Context, arn string, at time.Time) er
 	return s.workloads().RevokeWorkload(ctx, arn, at)
 }
 
+// DeleteWorkload implements store.Workloads.
+func (s *Store) DeleteWorkload(ctx context.Context, arn string) error {
+	return s.workloads().DeleteWorkload(ctx, arn)
+}
+
 // CreateJoinToken implements store.Workloads.
 func (s *Store) CreateJoinToken(ctx context.Context, t store.JoinToken) error {
 	return s.workloads().CreateJoinToken(ctx, t)

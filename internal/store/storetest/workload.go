@@ -251,6 +251,28 @@ func testWorkloadUpdateRevoke(t *testing.T, s WorkloadStore) {
 	if _, _, err := s.UseAgentToken(t.Context(), hashOf("agent"), at.Add(time.Minute), later); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("use agent token of revoked workload: %v, want ErrNotFound", err)
 	}
+	// Deleting frees the name.
+	if err := s.DeleteWorkload(t.Context(), w.ARN); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteWorkload(t.Context(), w.ARN); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("delete twice: %v, want ErrNotFound", err)
+	}
+	again := newWorkload("web")
+	again.WorkloadID = "wl-000000000000000000000001"
+	if err := s.CreateWorkload(t.Context(), again); err != nil {
+		t.Fatalf("register a deleted name again: %v", err)
+	}
+	// An active workload can be deleted too, tokens and all.
+	if err := s.CreateJoinToken(t.Context(), store.JoinToken{Hash: hashOf("j9"), WorkloadARN: again.ARN, CreatedAt: at, ExpiresAt: later}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteWorkload(t.Context(), again.ARN); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.RedeemJoinToken(t.Context(), hashOf("j9"), at, store.AgentToken{Hash: hashOf("a9"), Attestation: "join_token", CreatedAt: at, ExpiresAt: later}); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("join token of a deleted workload: %v", err)
+	}
 }
 
 func testWorkloadJoinTokens(t *testing.T, s WorkloadStore) {

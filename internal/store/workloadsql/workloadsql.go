@@ -200,6 +200,29 @@ func (s *Workloads) RevokeWorkload(ctx context.Context, arn string, at time.Time
 	return nil
 }
 
+// DeleteWorkload implements store.Workloads. The tokens go with the row
+// (ON DELETE CASCADE); they are deleted first all the same, so the result
+// does not depend on foreign keys being enforced.
+func (s *Workloads) DeleteWorkload(ctx context.Context, arn string) error {
+	err := s.b.Write(ctx, func(q iamsql.Querier) error {
+		if _, err := q.Exec(ctx, `DELETE FROM workload_join_tokens WHERE workload_arn = ?`, arn); err != nil {
+			return err
+		}
+		if _, err := q.Exec(ctx, `DELETE FROM workload_agent_tokens WHERE workload_arn = ?`, arn); err != nil {
+			return err
+		}
+		n, err := q.Exec(ctx, `DELETE FROM workloads WHERE arn = ?`, arn)
+		if err == nil && n == 0 {
+			err = iamsql.ErrNoRows
+		}
+		return err
+	})
+	if err != nil {
+		return s.b.MapErr(notFound(err, "delete workload"), "delete workload")
+	}
+	return nil
+}
+
 // CreateJoinToken implements store.Workloads.
 func (s *Workloads) CreateJoinToken(ctx context.Context, t store.JoinToken) error {
 	err := s.b.Write(ctx, func(q iamsql.Querier) error {
