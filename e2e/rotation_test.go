@@ -218,9 +218,21 @@ type describeOut struct {
 // webhook with the aws CLI: a working endpoint, a failing one, and the
 // API's errors.
 func TestSecretRotationWebhook(t *testing.T) {
+	t.Parallel()
 	s := startServer(t, []string{"BULWARK_ROOT_KEY=" + randomRootKey()})
 	root := rootCLI(t, s)
 	akid, secret := rootCredentials(t, s.DataDir)
+	// The CLI makes the calls under test; polling and the error table use
+	// the SDK, which starts in microseconds instead of a second.
+	sdk := sm.New(sm.Options{Region: "us-east-1", BaseEndpoint: aws.String(s.Endpoint),
+		Credentials: credentials.NewStaticCredentialsProvider(akid, secret, ""), RetryMaxAttempts: 1})
+	currentVersion := func(id string) string {
+		out, err := sdk.GetSecretValue(context.Background(), &sm.GetSecretValueInput{SecretId: aws.String(id)})
+		if err != nil {
+			t.Fatalf("GetSecretValue(%s): %v", id, err)
+		}
+		return *out.VersionId
+	}
 
 	var created rotateOut
 	root.ok(&created, "secretsmanager", "create-secret", "--name", "app/db", "--secret-string", `{"username":"app","password":"initial"}`)
@@ -267,11 +279,9 @@ func TestSecretRotationWebhook(t *testing.T) {
 		if rot.ARN != created.ARN || rot.Name != "app/db" || len(rot.VersionID) != 36 {
 			t.Fatalf("rotate-secret = %+v", rot)
 		}
+		waitFor(t, "the new version to become AWSCURRENT", func() bool { return currentVersion("app/db") == rot.VersionID })
 		var cur secretValueOut
-		waitFor(t, "the new version to become AWSCURRENT", func() bool {
-			root.ok(&cur, "secretsmanager", "get-secret-value", "--secret-id", "app/db")
-			return cur.VersionID == rot.VersionID
-		})
+		root.ok(&cur, "secretsmanager", "get-secret-value", "--secret-id", "app/db")
 		var creds map[string]string
 		if err := json.Unmarshal([]byte(cur.SecretString), &creds); err != nil || creds["username"] != "app" ||
 			creds["password"] == "initial" || len(creds["password"]) != 32 {
@@ -285,11 +295,12 @@ func TestSecretRotationWebhook(t *testing.T) {
 		if steps := ep.stepsOf(rot.VersionID); !slices.Equal(steps, []string{"createSecret", "setSecret", "testSecret", "finishSecret"}) {
 			t.Errorf("the endpoint received %v", steps)
 		}
-		var d describeOut
 		waitFor(t, "LastRotatedDate", func() bool {
-			root.ok(&d, "secretsmanager", "describe-secret", "--secret-id", "app/db")
-			return d.LastRotatedDate != nil
+			out, err := sdk.DescribeSecret(context.Background(), &sm.DescribeSecretInput{SecretId: aws.String("app/db")})
+			return err == nil && out.LastRotatedDate != nil
 		})
+		var d describeOut
+		root.ok(&d, "secretsmanager", "describe-secret", "--secret-id", "app/db")
 		if d.RotationEnabled == nil || !*d.RotationEnabled || d.RotationLambdaARN != fn || d.RotationRules["AutomaticallyAfterDays"] != 30.0 {
 			t.Errorf("describe-secret rotation config: %+v", d)
 		}
@@ -304,9 +315,8 @@ func TestSecretRotationWebhook(t *testing.T) {
 		var again rotateOut
 		root.ok(&again, "secretsmanager", "rotate-secret", "--secret-id", "app/db", "--client-request-token", rot.VersionID)
 		time.Sleep(300 * time.Millisecond)
-		root.ok(&cur, "secretsmanager", "get-secret-value", "--secret-id", "app/db")
-		if again.VersionID != rot.VersionID || cur.VersionID != rot.VersionID || len(ep.stepsOf(rot.VersionID)) != 4 {
-			t.Errorf("repeated rotate-secret: %+v, AWSCURRENT %s, steps %v", again, cur.VersionID, ep.stepsOf(rot.VersionID))
+		if v := currentVersion("app/db"); again.VersionID != rot.VersionID || v != rot.VersionID || len(ep.stepsOf(rot.VersionID)) != 4 {
+			t.Errorf("repeated rotate-secret: %+v, AWSCURRENT %s, steps %v", again, v, ep.stepsOf(rot.VersionID))
 		}
 	})
 
@@ -354,25 +364,46 @@ func TestSecretRotationWebhook(t *testing.T) {
 		ep.failStep.Store(nil)
 		var rot2 rotateOut
 		root.ok(&rot2, "secretsmanager", "rotate-secret", "--secret-id", "app/db2")
-		waitFor(t, "the second rotation", func() bool {
-			root.ok(&cur, "secretsmanager", "get-secret-value", "--secret-id", "app/db2")
-			return cur.VersionID == rot2.VersionID
-		})
+		waitFor(t, "the second rotation", func() bool { return currentVersion("app/db2") == rot2.VersionID })
 	})
 
 	t.Run("errors", func(t *testing.T) {
 		root.fails("ResourceNotFoundException", nil, "secretsmanager", "rotate-secret", "--secret-id", "nope", "--rotation-lambda-arn", fn)
-		root.ok(nil, "secretsmanager", "create-secret", "--name", "app/none", "--secret-string", "x")
-		root.fails("InvalidRequestException", []string{"No Lambda rotation function"}, "secretsmanager", "rotate-secret", "--secret-id", "app/none")
-		root.fails("InvalidRequestException", []string{"can't find a rotator"}, "secretsmanager", "rotate-secret", "--secret-id", "app/none",
-			"--rotation-lambda-arn", "arn:aws:lambda:us-east-1:"+acct+":function:unregistered")
 		root.fails("InvalidParameterException", []string{"AutomaticallyAfterDays"}, "secretsmanager", "rotate-secret", "--secret-id", "app/db",
 			"--rotation-rules", "AutomaticallyAfterDays=1001")
-		root.fails("InvalidParameterException", nil, "secretsmanager", "rotate-secret", "--secret-id", "app/db",
-			"--rotation-rules", `{"ScheduleExpression":"cron(30 16 * * ? *)"}`)
-		root.fails("InvalidParameterException", nil, "secretsmanager", "rotate-secret", "--secret-id", "app/db",
-			"--rotation-lambda-arn", "not-an-arn")
-		root.fails("ResourceNotFoundException", nil, "secretsmanager", "cancel-rotate-secret", "--secret-id", "nope")
+		if _, err := sdk.CreateSecret(context.Background(), &sm.CreateSecretInput{Name: aws.String("app/none"), SecretString: aws.String("x")}); err != nil {
+			t.Fatal(err)
+		}
+		for _, tt := range []struct {
+			name string
+			in   sm.RotateSecretInput
+			code string
+			msg  string
+		}{
+			{"no function", sm.RotateSecretInput{SecretId: aws.String("app/none")}, "InvalidRequestException", "No Lambda rotation function"},
+			{"unregistered function", sm.RotateSecretInput{SecretId: aws.String("app/none"),
+				RotationLambdaARN: aws.String("arn:aws:lambda:us-east-1:" + acct + ":function:unregistered")}, "InvalidRequestException", "can't find a rotator"},
+			{"cron with minutes", sm.RotateSecretInput{SecretId: aws.String("app/db"),
+				RotationRules: &smtypes.RotationRulesType{ScheduleExpression: aws.String("cron(30 16 * * ? *)")}}, "InvalidParameterException", "Minutes must be 0"},
+			{"both rules", sm.RotateSecretInput{SecretId: aws.String("app/db"),
+				RotationRules: &smtypes.RotationRulesType{AutomaticallyAfterDays: aws.Int64(3), ScheduleExpression: aws.String("rate(3 days)")}}, "InvalidParameterException", "both"},
+			{"window into the next day", sm.RotateSecretInput{SecretId: aws.String("app/db"),
+				RotationRules: &smtypes.RotationRulesType{ScheduleExpression: aws.String("cron(0 22 * * ? *)"), Duration: aws.String("4h")}}, "InvalidParameterException", "next UTC day"},
+			{"not a function ARN", sm.RotateSecretInput{SecretId: aws.String("app/db"), RotationLambdaARN: aws.String("not-an-arn")}, "InvalidParameterException", "RotationLambdaARN"},
+			{"short token", sm.RotateSecretInput{SecretId: aws.String("app/db"), ClientRequestToken: aws.String("short")}, "InvalidParameterException", "ClientRequestToken"},
+		} {
+			_, err := sdk.RotateSecret(context.Background(), &tt.in)
+			var ae interface {
+				ErrorCode() string
+				ErrorMessage() string
+			}
+			if !errors.As(err, &ae) || ae.ErrorCode() != tt.code || !strings.Contains(ae.ErrorMessage(), tt.msg) {
+				t.Errorf("%s: %v, want %s containing %q", tt.name, err, tt.code, tt.msg)
+			}
+		}
+		if _, err := sdk.CancelRotateSecret(context.Background(), &sm.CancelRotateSecretInput{SecretId: aws.String("nope")}); !isNotFound(err) {
+			t.Errorf("CancelRotateSecret(missing) = %v", err)
+		}
 		// The endpoint refuses a call not signed with its key: Bulwark's
 		// signature is what it trusts.
 		resp, err := ep.srv.Client().Post(ep.srv.URL+"/rotate", "application/json",
@@ -388,6 +419,7 @@ func TestSecretRotationWebhook(t *testing.T) {
 // PostgreSQL trusts loopback connections, so the test proves the new
 // password by recomputing the role's SCRAM verifier from pg_authid.
 func TestSecretRotationPostgres(t *testing.T) {
+	t.Parallel()
 	dsn := postgresDSN(t)
 	admin, err := pgx.Connect(t.Context(), dsn)
 	if err != nil {

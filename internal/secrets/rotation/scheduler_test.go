@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -176,5 +177,39 @@ func TestSchedulersExactlyOnce(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestSchedulerResumesAbandonedLease: a server that took a rotation and
+// died leaves a lease that expires; another server's scheduler resumes the
+// rotation with the same token from the step it had reached.
+func TestSchedulerResumesAbandonedLease(t *testing.T) {
+	st := newStore(t)
+	arn := mkSecret(t, st, "db", "old", nil)
+	past := time.Now().UTC().Add(-time.Hour)
+	if _, err := st.BeginRotation(t.Context(), arn, tok1, time.Time{}, past, store.Lease{Owner: "dead", Until: past.Add(time.Minute)}); err != nil {
+		t.Fatal(err)
+	}
+	mv := &memValues{st: st}
+	// The dead server had finished createSecret.
+	if err := mv.PutValue(t.Context(), arn, tok1, []byte("value-11111111"), []string{store.StagePending}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.AdvanceRotation(t.Context(), arn, tok1, store.StepCreate, store.StepSet, store.Lease{Owner: "dead", Until: past.Add(time.Minute)}); err != nil {
+		t.Fatal(err)
+	}
+	rot := &fakeRotator{v: mv}
+	e, res := newEngine(t, st, rot, nil)
+	if err := (&Scheduler{Engine: e, Store: st}).Scan(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if r := res.next(t); r.Err != nil || r.Token != tok1 {
+		t.Fatalf("resumed rotation: %+v", r)
+	}
+	if got := rot.Calls(); !slices.Equal(got, []string{"setSecret", "testSecret", "finishSecret"}) {
+		t.Errorf("resumed at %v, want from setSecret", got)
+	}
+	if got := stagesOf(t, st, arn); got["AWSCURRENT"] != "value-11111111" || got["AWSPREVIOUS"] != "old" {
+		t.Errorf("stages = %v", got)
 	}
 }
