@@ -473,4 +473,40 @@ func TestSecretRotationPostgres(t *testing.T) {
 		t.Fatalf("log in with the rotated password: %v", err)
 	}
 	conn.Close(context.Background())
+
+	// Alternating users: the superuser secret named by masterarn creates
+	// <user>_clone with a new password; AWSCURRENT becomes the clone and
+	// the original user keeps working as AWSPREVIOUS.
+	user := role + "_alt"
+	clone := user + "_clone"
+	if _, err := admin.Exec(t.Context(), `CREATE ROLE `+pgx.Identifier{user}.Sanitize()+` LOGIN PASSWORD 'user-pw'`); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		admin.Exec(context.Background(), `DROP ROLE IF EXISTS `+pgx.Identifier{clone}.Sanitize())
+		admin.Exec(context.Background(), `DROP ROLE IF EXISTS `+pgx.Identifier{user}.Sanitize())
+	})
+	masterValue, _ := json.Marshal(map[string]any{"engine": "postgres", "host": u.Hostname(), "port": 5432, "username": u.User.Username(),
+		"password": "unused-with-trust", "dbname": strings.TrimPrefix(u.Path, "/"), "sslmode": "disable"})
+	var master rotateOut
+	root.ok(&master, "secretsmanager", "create-secret", "--name", "pg/master", "--secret-string", string(masterValue))
+	appValue, _ := json.Marshal(map[string]any{"engine": "postgres", "host": u.Hostname(), "port": 5432, "username": user,
+		"password": "user-pw", "dbname": strings.TrimPrefix(u.Path, "/"), "sslmode": "disable", "masterarn": master.ARN})
+	root.ok(nil, "secretsmanager", "create-secret", "--name", "pg/alt", "--secret-string", string(appValue))
+	var alt rotateOut
+	root.ok(&alt, "secretsmanager", "rotate-secret", "--secret-id", "pg/alt", "--rotation-lambda-arn",
+		"arn:aws:lambda:us-east-1:"+acct+":function:"+rotation.FunctionPostgresAlternatingUsers)
+	waitFor(t, "the alternating-users rotation", func() bool {
+		root.ok(&cur, "secretsmanager", "get-secret-value", "--secret-id", "pg/alt")
+		return cur.VersionID == alt.VersionID
+	})
+	if err := json.Unmarshal([]byte(cur.SecretString), &creds); err != nil || creds.Username != clone {
+		t.Fatalf("AWSCURRENT user after the alternating rotation: %q %v", creds.Username, err)
+	}
+	if err := admin.QueryRow(t.Context(), `SELECT rolpassword FROM pg_authid WHERE rolname = $1`, clone).Scan(&verifier); err != nil {
+		t.Fatal(err)
+	}
+	if !rotation.SCRAMMatches(verifier, creds.Password) {
+		t.Fatal("the clone's SCRAM verifier is not the new password's")
+	}
 }
