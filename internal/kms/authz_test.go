@@ -153,6 +153,10 @@ func TestGrants(t *testing.T) {
 		{"no operations", m{"KeyId": id, "GranteePrincipal": grantee.ARN}, codeValidation},
 		{"bad operation", m{"KeyId": id, "GranteePrincipal": grantee.ARN, "Operations": []string{"ScheduleKeyDeletion"}}, codeValidation},
 		{"bad name", m{"KeyId": id, "GranteePrincipal": grantee.ARN, "Operations": []string{"Encrypt"}, "Name": "a b"}, codeValidation},
+		{"wildcard grantee", m{"KeyId": id, "GranteePrincipal": "*", "Operations": []string{"Encrypt"}}, codeValidation},
+		{"pattern grantee", m{"KeyId": id, "GranteePrincipal": "arn:aws:iam::" + acct + ":user/*", "Operations": []string{"Encrypt"}}, codeValidation},
+		{"not a principal", m{"KeyId": id, "GranteePrincipal": "bob", "Operations": []string{"Encrypt"}}, codeValidation},
+		{"s3 ARN grantee", m{"KeyId": id, "GranteePrincipal": "arn:aws:s3:::bucket", "Operations": []string{"Encrypt"}}, codeValidation},
 		{"both constraints", m{"KeyId": id, "GranteePrincipal": grantee.ARN, "Operations": []string{"Encrypt"},
 			"Constraints": m{"EncryptionContextSubset": m{"a": "b"}, "EncryptionContextEquals": m{"a": "b"}}}, codeValidation},
 	} {

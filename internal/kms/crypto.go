@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"hash"
+	"net/http"
 	"unicode/utf8"
 
 	"github.com/bulwark-security/bulwark/internal/api"
@@ -212,7 +213,9 @@ func (k *Keys) encryptAction(ctx context.Context, _ *api.Call, in *encryptInput)
 }
 
 func dryRun() error {
-	return kmsErr("DryRunOperationException", "The request would have succeeded, but the DryRun option is set.")
+	e := kmsErr("DryRunOperationException", "The request would have succeeded, but the DryRun option is set.")
+	e.Status = http.StatusPreconditionFailed // 412, as AWS answers a dry run
+	return e
 }
 
 // --- Decrypt

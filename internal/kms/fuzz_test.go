@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"testing"
+
+	"github.com/bulwark-security/bulwark/internal/store"
 )
 
 // FuzzParseBlob: the ciphertext blob parser never panics, accepts only
@@ -115,6 +117,33 @@ func FuzzDecryptRequest(f *testing.F) {
 		_, err := h.call(h.root(), "Decrypt", json.RawMessage(body))
 		if c := errCode(err); c == "InternalFailure" {
 			t.Fatalf("internal failure for %s: %v", body, err)
+		}
+	})
+}
+
+// FuzzCreateGrantInput: a grant that passes validation always compiles
+// into its key's effective policy (a grant that did not would break every
+// later call on the key).
+func FuzzCreateGrantInput(f *testing.F) {
+	f.Add("arn:aws:iam::123456789012:user/app", "tenant", "a", true)
+	f.Add("secretsmanager.amazonaws.com", "k\"", "v\\", false)
+	f.Add("arn:aws:sts::123456789012:assumed-role/r/s", "", "", true)
+	key := store.KMSKey{KeyID: "k", ARN: "arn:aws:kms:us-east-1:123456789012:key/k", Policy: defaultKeyPolicy(acct)}
+	f.Fuzz(func(t *testing.T, grantee, k, v string, equals bool) {
+		in := createGrantInput{GranteePrincipal: grantee, Operations: []string{"Decrypt", "Encrypt"}}
+		if k != "" {
+			c := &grantConstraints{EncryptionContextSubset: map[string]string{k: v}}
+			if equals {
+				c = &grantConstraints{EncryptionContextEquals: map[string]string{k: v}}
+			}
+			in.Constraints = c
+		}
+		if in.Validate() != nil {
+			return
+		}
+		g := store.KMSGrant{GrantID: "00ff", Grantee: grantee, Operations: in.Operations, Constraints: in.constraintsJSON()}
+		if _, err := effectivePolicy(key, []store.KMSGrant{g}); err != nil {
+			t.Fatalf("valid grant does not compile: %v", err)
 		}
 	})
 }

@@ -10,8 +10,11 @@ import (
 	"errors"
 	"regexp"
 	"slices"
+	"strings"
 
 	"github.com/bulwark-security/bulwark/internal/api"
+	"github.com/bulwark-security/bulwark/internal/arn"
+	"github.com/bulwark-security/bulwark/internal/policy"
 	"github.com/bulwark-security/bulwark/internal/store"
 )
 
@@ -100,6 +103,9 @@ func (in *createGrantInput) Validate() error {
 	if in.Name != "" && !grantNameRE.MatchString(in.Name) {
 		return validation("1 validation error detected: Value '%s' at 'name' failed to satisfy constraint: Member must satisfy regular expression pattern: ^[a-zA-Z0-9:/_-]+$", in.Name)
 	}
+	if !validGrantee(in.GranteePrincipal) {
+		return validation("Invalid principal %q: a grantee is an IAM ARN (account root, user, role or assumed-role session) or an AWS service principal.", in.GranteePrincipal)
+	}
 	if c := in.Constraints; c != nil {
 		if c.EncryptionContextSubset != nil && c.EncryptionContextEquals != nil {
 			return validation("Only one of EncryptionContextSubset and EncryptionContextEquals may be specified.")
@@ -111,7 +117,42 @@ func (in *createGrantInput) Validate() error {
 			return err
 		}
 	}
-	return in.GrantTokens.check()
+	if err := in.GrantTokens.check(); err != nil {
+		return err
+	}
+	// The grant becomes a statement of the key's effective policy: one
+	// that does not compile would break every later call on the key.
+	st, err := grantStatement(store.KMSGrant{GrantID: "0", Grantee: in.GranteePrincipal, Operations: in.Operations,
+		Constraints: in.constraintsJSON()})
+	if err == nil {
+		_, err = policy.ParseOptions([]byte(`{"Version":"2012-10-17","Statement":[`+string(st)+`]}`),
+			policy.Options{Kind: policy.KindResource, SizeLimit: -1})
+	}
+	if err != nil {
+		return validation("The grant's principal or constraints are not valid.")
+	}
+	return nil
+}
+
+func (in *createGrantInput) constraintsJSON() string {
+	c := in.Constraints
+	if c == nil || (c.EncryptionContextEquals == nil && c.EncryptionContextSubset == nil) {
+		return ""
+	}
+	b, _ := json.Marshal(c) // maps of strings: cannot fail
+	return string(b)
+}
+
+// validGrantee accepts an IAM or STS ARN naming no wildcard, or a service
+// principal; "*" and patterns would grant far more than one principal.
+func validGrantee(p string) bool {
+	if strings.ContainsAny(p, "*? ") {
+		return false
+	}
+	if a, err := arn.Parse(p); err == nil {
+		return (a.Service == "iam" || a.Service == "sts") && arn.IsAccountID(a.Account)
+	}
+	return strings.HasSuffix(p, ".amazonaws.com") && len(p) > len(".amazonaws.com")
 }
 
 // RequestContext implements api.ContextProvider.
@@ -147,14 +188,7 @@ func (k *Keys) createGrant(ctx context.Context, c *api.Call, in *createGrantInpu
 	ops := slices.Clone(in.Operations)
 	slices.Sort(ops)
 	ops = slices.Compact(ops)
-	constraints := ""
-	if in.Constraints != nil && (in.Constraints.EncryptionContextEquals != nil || in.Constraints.EncryptionContextSubset != nil) {
-		b, err := json.Marshal(in.Constraints)
-		if err != nil {
-			return nil, internal(err)
-		}
-		constraints = string(b)
-	}
+	constraints := in.constraintsJSON()
 	g := store.KMSGrant{KeyID: key.KeyID, Name: in.Name, Grantee: in.GranteePrincipal, Retiring: in.RetiringPrincipal,
 		IssuingAccount: c.Principal.AccountID, Operations: ops, Constraints: constraints, CreatedAt: k.now()}
 	// A grant with the same name and the same parameters is the same
