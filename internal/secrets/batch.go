@@ -112,7 +112,7 @@ func (s *Service) batchOne(ctx context.Context, c *api.Call, id string, f *found
 		record(err)
 		return
 	}
-	s.touch(ctx, sec)
+	s.touch(ctx, sec, &v)
 	out.SecretValues = append(out.SecretValues, val)
 }
 

@@ -407,10 +407,20 @@ func TestListSecretVersionIds(t *testing.T) {
 	for i := 2; i <= 5; i++ {
 		h.ok("PutSecretValue", obj{"SecretId": "s", "SecretString": "v", "ClientRequestToken": token(i)})
 	}
-	if out := h.ok("ListSecretVersionIds", obj{"SecretId": "s"}); len(out["Versions"].([]any)) != 2 {
+	h.ok("GetSecretValue", obj{"SecretId": "s"})
+	out := h.ok("ListSecretVersionIds", obj{"SecretId": "s"})
+	if len(out["Versions"].([]any)) != 2 {
 		t.Fatalf("without deprecated: %v", out)
 	}
-	out := h.ok("ListSecretVersionIds", obj{"SecretId": "s", "IncludeDeprecated": true, "MaxResults": 3})
+	// The version read has today's date as LastAccessedDate, the other none.
+	day := float64(time.Date(h.now.Year(), h.now.Month(), h.now.Day(), 0, 0, 0, 0, time.UTC).Unix())
+	for _, e := range out["Versions"].([]any) {
+		m := e.(map[string]any)
+		if want := m["VersionId"] == token(5); (m["LastAccessedDate"] == day) != want {
+			t.Fatalf("version %v LastAccessedDate %v", m["VersionId"], m["LastAccessedDate"])
+		}
+	}
+	out = h.ok("ListSecretVersionIds", obj{"SecretId": "s", "IncludeDeprecated": true, "MaxResults": 3})
 	if len(out["Versions"].([]any)) != 3 || out["NextToken"] == nil {
 		t.Fatal(out)
 	}

@@ -274,7 +274,7 @@ func (s *Service) getSecretValue(ctx context.Context, c *api.Call, in *getSecret
 	if err != nil {
 		return nil, err
 	}
-	s.touch(ctx, sec)
+	s.touch(ctx, sec, &v)
 	return out, nil
 }
 
@@ -327,15 +327,16 @@ func (s *Service) readValue(ctx context.Context, c *api.Call, sec *store.Secret,
 	return out, nil
 }
 
-// touch records today as the secret's LastAccessedDate, writing at most
-// once a day per secret. A failure is logged: the read already succeeded.
-func (s *Service) touch(ctx context.Context, sec *store.Secret) {
+// touch records today as the LastAccessedDate of the secret and the
+// version read, writing at most once a day per secret and version. A
+// failure is logged: the read already succeeded.
+func (s *Service) touch(ctx context.Context, sec *store.Secret, v *store.SecretVersion) {
 	now := s.now()
 	day := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC)
-	if !sec.LastAccessedAt.Before(day) {
+	if !sec.LastAccessedAt.Before(day) && !v.LastAccessedAt.Before(day) {
 		return
 	}
-	if err := s.cfg.Store.TouchSecret(ctx, sec.ARN, day); err != nil {
+	if err := s.cfg.Store.TouchSecret(ctx, sec.ARN, v.VersionID, day); err != nil {
 		s.cfg.Logger.Warn("record secret access", "arn", sec.ARN, "err", err)
 	}
 }

@@ -98,9 +98,11 @@ type Secrets interface {
 	// returns the stored secret with its new Rev. ARN, account, region, name
 	// and creation time never change.
 	UpdateSecret(ctx context.Context, s Secret) (Secret, error)
-	// TouchSecret records an access on day (a date) if the stored
-	// LastAccessedAt is earlier, without changing Rev. ErrNotFound if absent.
-	TouchSecret(ctx context.Context, arn string, day time.Time) error
+	// TouchSecret records an access on day (a date) to the secret and, if
+	// versionID is not empty, to that version, where the stored
+	// LastAccessedAt is earlier, without changing Rev. ErrNotFound if the
+	// secret is absent.
+	TouchSecret(ctx context.Context, arn, versionID string, day time.Time) error
 	// DeleteSecret removes the secret and its versions; ErrNotFound if absent.
 	DeleteSecret(ctx context.Context, arn string) error
 	// PurgeSecrets removes up to limit secrets whose PurgeAt is not after

@@ -236,17 +236,25 @@ func (m Secrets) UpdateSecret(ctx context.Context, s store.Secret) (store.Secret
 }
 
 // TouchSecret implements store.Secrets.
-func (m Secrets) TouchSecret(ctx context.Context, arn string, day time.Time) error {
-	var n int64
+func (m Secrets) TouchSecret(ctx context.Context, arn, versionID string, day time.Time) error {
 	err := m.b.Write(ctx, func(tx q) error {
-		var err error
-		n, err = tx.Exec(ctx, `UPDATE secrets SET last_accessed_at = ?
+		n, err := tx.Exec(ctx, `UPDATE secrets SET last_accessed_at = ?
 			WHERE arn = ? AND (last_accessed_at IS NULL OR last_accessed_at < ?)`, day, arn, day)
 		if err != nil {
 			return m.b.MapErr(err, "touch secret")
 		}
 		if n == 0 {
-			return tx.QueryRow(ctx, `SELECT rev FROM secrets WHERE arn = ?`, []any{arn}, new(int64))
+			if err := tx.QueryRow(ctx, `SELECT rev FROM secrets WHERE arn = ?`, []any{arn}, new(int64)); err != nil {
+				return err
+			}
+		}
+		if versionID == "" {
+			return nil
+		}
+		if _, err := tx.Exec(ctx, `UPDATE secret_versions SET last_accessed_at = ?
+			WHERE secret_arn = ? AND version_id = ? AND (last_accessed_at IS NULL OR last_accessed_at < ?)`,
+			day, arn, versionID, day); err != nil {
+			return m.b.MapErr(err, "touch version")
 		}
 		return nil
 	})

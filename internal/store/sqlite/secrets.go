@@ -160,8 +160,8 @@ func (s *Store) UpdateSecret(ctx context.Context, sec store.Secret) (store.Secre
 }
 
 // TouchSecret implements store.Secrets.
-func (s *Store) TouchSecret(ctx context.Context, arn string, day time.Time) error {
-	return s.secrets().TouchSecret(ctx, arn, day)
+func (s *Store) TouchSecret(ctx context.Context, arn, versionID string, day time.Time) error {
+	return s.secrets().TouchSecret(ctx, arn, versionID, day)
 }
 
 // DeleteSecret implements store.Secrets.

@@ -176,16 +176,23 @@ func testSecretsUpdateCAS(t *testing.T, s SecretsStore) {
 
 func testSecretsTouch(t *testing.T, s SecretsStore) {
 	ctx := context.Background()
-	must(t, s.CreateSecret(ctx, newSecret("t"), nil))
+	v := newVersion("t", "v1", store.StageCurrent)
+	must(t, s.CreateSecret(ctx, newSecret("t"), &v))
 	day := time.Date(2026, 3, 14, 0, 0, 0, 0, time.UTC)
-	must(t, s.TouchSecret(ctx, secretARN("t"), day))
-	must(t, s.TouchSecret(ctx, secretARN("t"), day.Add(-24*time.Hour))) // older: no change
+	must(t, s.TouchSecret(ctx, secretARN("t"), "v1", day))
+	must(t, s.TouchSecret(ctx, secretARN("t"), "v1", day.Add(-24*time.Hour))) // older: no change
+	must(t, s.TouchSecret(ctx, secretARN("t"), "", day))
 	got, err := s.GetSecret(ctx, secretARN("t"))
 	must(t, err)
 	if !got.LastAccessedAt.Equal(day) || got.Rev != 1 {
 		t.Fatalf("after touch: %v rev %d", got.LastAccessedAt, got.Rev)
 	}
-	if err := s.TouchSecret(ctx, secretARN("none"), day); !errors.Is(err, store.ErrNotFound) {
+	gv, err := s.GetSecretVersion(ctx, secretARN("t"), "v1")
+	must(t, err)
+	if !gv.LastAccessedAt.Equal(day) {
+		t.Fatalf("version after touch: %v", gv.LastAccessedAt)
+	}
+	if err := s.TouchSecret(ctx, secretARN("none"), "", day); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("touch missing = %v", err)
 	}
 }
