@@ -401,6 +401,21 @@ func TestSecretRotationWebhook(t *testing.T) {
 				t.Errorf("%s: %v, want %s containing %q", tt.name, err, tt.code, tt.msg)
 			}
 		}
+		// RotateImmediately=false only schedules: no version, the next
+		// window from the rules.
+		sched, err := sdk.RotateSecret(context.Background(), &sm.RotateSecretInput{SecretId: aws.String("app/none"),
+			RotationLambdaARN: aws.String(fn), RotateImmediately: aws.Bool(false),
+			RotationRules: &smtypes.RotationRulesType{ScheduleExpression: aws.String("rate(5 days)")}})
+		if err != nil || sched.VersionId != nil {
+			t.Fatalf("RotateSecret(RotateImmediately=false) = %+v, %v", sched, err)
+		}
+		desc, err := sdk.DescribeSecret(context.Background(), &sm.DescribeSecretInput{SecretId: aws.String("app/none")})
+		if err != nil || desc.NextRotationDate == nil || len(desc.VersionIdsToStages) != 1 || desc.RotationEnabled == nil || !*desc.RotationEnabled {
+			t.Fatalf("DescribeSecret after scheduling: %+v, %v", desc, err)
+		}
+		if want := time.Now().UTC().Truncate(24*time.Hour).AddDate(0, 0, 5); !desc.NextRotationDate.Equal(want) {
+			t.Errorf("NextRotationDate = %v, want %v", desc.NextRotationDate, want)
+		}
 		if _, err := sdk.CancelRotateSecret(context.Background(), &sm.CancelRotateSecretInput{SecretId: aws.String("nope")}); !isNotFound(err) {
 			t.Errorf("CancelRotateSecret(missing) = %v", err)
 		}
