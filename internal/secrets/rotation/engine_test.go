@@ -127,7 +127,8 @@ func TestEngineFailureLeavesCurrent(t *testing.T) {
 
 func TestEngineAbandons(t *testing.T) {
 	st := newStore(t)
-	arn := mkSecret(t, st, "db", "old", nil)
+	due := time.Now().UTC().Add(-time.Hour)
+	arn := mkSecret(t, st, "db", "old", func(s *store.Secret) { s.RotationAfterDays, s.NextRotationAt = 2, due })
 	rot := &fakeRotator{v: &memValues{st: st}, noFinish: true}
 	e, res := newEngine(t, st, rot, func(c *EngineConfig) { c.MaxAttempts = 1 })
 	if err := e.Begin(t.Context(), arn, tok1, time.Time{}); err != nil {
@@ -144,6 +145,9 @@ func TestEngineAbandons(t *testing.T) {
 	state, _ := st.GetSecretRotation(t.Context(), arn)
 	if state.Token != "" || state.FailureStep != store.StepFinish {
 		t.Errorf("state = %+v, want no rotation in progress and the failure kept", state)
+	}
+	if sec, _ := st.GetSecret(t.Context(), arn); !sec.NextRotationAt.After(time.Now()) {
+		t.Errorf("NextRotationAt after an abandoned rotation = %v, want the next window", sec.NextRotationAt)
 	}
 	// A new rotation may start.
 	rot.noFinish = false

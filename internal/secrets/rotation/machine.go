@@ -343,6 +343,24 @@ func (e *Engine) fail(ctx context.Context, log *slog.Logger, st store.SecretRota
 	defer cancel()
 	if err := e.cfg.Store.FailRotation(wctx, st.SecretARN, st.Token, step, msg, now, retryAt, l); err != nil {
 		log.Warn("record rotation failure", "err", err)
+		return
+	}
+	if retryAt.IsZero() {
+		// Abandoned: the schedule goes on from the next window, or the
+		// occurrence this rotation was for would block every later one.
+		if err := e.cfg.Secrets.UpdateRotation(wctx, st.SecretARN, func(s *store.Secret) error {
+			if !s.RotationEnabled {
+				return nil
+			}
+			sched, err := ParseRules(RulesOf(s))
+			if err != nil {
+				return fmt.Errorf("stored rotation rules: %w", err)
+			}
+			s.NextRotationAt = sched.Next(now)
+			return nil
+		}); err != nil {
+			log.Warn("schedule the next rotation after an abandoned one", "err", err)
+		}
 	}
 	e.report(Result{SecretARN: st.SecretARN, Token: st.Token, Step: step, Err: cause, Abandoned: retryAt.IsZero()})
 }
