@@ -56,6 +56,8 @@ type Trail struct {
 	closed     bool
 	idle       *sync.Cond // signalled when a leader finishes
 	lastBatch  int        // records in the previous commit
+	// arrived is poked when a record queues while a leader lingers.
+	arrived chan struct{}
 
 	// mu guards the chain head, written by the leader after each commit
 	// and read by digests.
@@ -100,6 +102,7 @@ func NewTrail(cfg TrailConfig) (*Trail, error) {
 	id := NewChainID()
 	t := &Trail{cfg: cfg, chainID: id, head: Genesis(id)}
 	t.idle = sync.NewCond(&t.qmu)
+	t.arrived = make(chan struct{}, 1)
 	return t, nil
 }
 
@@ -147,6 +150,10 @@ func (t *Trail) Record(_ context.Context, e *Event) error {
 	}
 	t.queue = append(t.queue, p)
 	if t.committing {
+		select {
+		case t.arrived <- struct{}{}:
+		default:
+		}
 		t.qmu.Unlock()
 		select {
 		case err := <-p.done:
@@ -156,11 +163,23 @@ func (t *Trail) Record(_ context.Context, e *Event) error {
 		t.qmu.Lock()
 	}
 	t.committing = true
-	if t.cfg.Linger > 0 && t.lastBatch > 1 && len(t.queue) < t.cfg.MaxBatch {
-		// Busy: let the batch grow a little.
-		t.qmu.Unlock()
-		time.Sleep(t.cfg.Linger)
-		t.qmu.Lock()
+	if t.cfg.Linger > 0 && t.lastBatch > 1 && len(t.queue) < min(t.lastBatch, t.cfg.MaxBatch) {
+		// Busy: wait (at most Linger) until as many records as last time
+		// are queued; under steady load that is the number of callers.
+		want := min(t.lastBatch, t.cfg.MaxBatch)
+		timer := time.NewTimer(t.cfg.Linger)
+		for len(t.queue) < want {
+			t.qmu.Unlock()
+			select {
+			case <-t.arrived:
+				t.qmu.Lock()
+				continue
+			case <-timer.C:
+			}
+			t.qmu.Lock()
+			break
+		}
+		timer.Stop()
 	}
 	// Lead: commit the queue (which holds p), then pass the lead on.
 	n := min(len(t.queue), t.cfg.MaxBatch)
