@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/bulwark-security/bulwark/internal/store"
@@ -79,11 +80,13 @@ func nextStep(s string) string {
 // It is shared by the API actions (RotateSecret starts a rotation and
 // returns) and the scheduler.
 type Engine struct {
-	cfg  EngineConfig
-	wg   sync.WaitGroup
-	sem  chan struct{}
-	mu   sync.Mutex
-	life context.Context
+	cfg EngineConfig
+	wg  sync.WaitGroup
+	sem chan struct{}
+	// queued counts rotations started but waiting for a slot.
+	queued atomic.Int64
+	mu     sync.Mutex
+	life   context.Context
 }
 
 // EngineConfig configures an Engine. Store, Secrets and Rotators are
@@ -172,6 +175,9 @@ func (e *Engine) bind(ctx context.Context) {
 	e.mu.Unlock()
 }
 
+// free is how many more rotations could run at once now.
+func (e *Engine) free() int { return cap(e.sem) - len(e.sem) - int(e.queued.Load()) }
+
 // Wait waits for the rotations started in the background.
 func (e *Engine) Wait() { e.wg.Wait() }
 
@@ -205,10 +211,13 @@ func (e *Engine) background(st store.SecretRotation, l store.Lease) {
 	e.mu.Lock()
 	ctx := e.life
 	e.mu.Unlock()
+	e.queued.Add(1)
 	e.wg.Go(func() {
 		select {
 		case e.sem <- struct{}{}:
+			e.queued.Add(-1)
 		case <-ctx.Done():
+			e.queued.Add(-1)
 			return // the lease expires; another server (or restart) resumes it
 		}
 		defer func() { <-e.sem }()

@@ -57,6 +57,13 @@ func (s *Scheduler) Scan(ctx context.Context) error {
 	if batch <= 0 {
 		batch = 50
 	}
+	// Take no more leases than this server can start running now: a lease
+	// held while waiting for a free slot could expire and let another
+	// server run the same step at the same time.
+	batch = min(batch, s.Engine.free())
+	if batch <= 0 {
+		return nil
+	}
 	due, err := s.Store.DueRotations(ctx, s.Engine.now(), batch)
 	if err != nil {
 		return err
