@@ -144,7 +144,15 @@ func build(ctx context.Context, cfg *config.Server, logger *slog.Logger, st stor
 		Logger: logger, Registry: registry, Verifier: verifier, Principals: resolver,
 		Authorizer: authorizer, Audit: d.Audit.bind(audit.Notify{Sink: auditSink(d), Subscribers: subscribers}), FailureSealer: keys,
 		Region: cfg.Region, MaxBodyBytes: cfg.MaxBodyBytes, Ready: st.Ping,
-		AfterWrite: func(*api.Call) { source.Invalidate() },
+		// Only IAM's writes change what the policy cache holds; the other
+		// services' writes (kms:Decrypt counts as one) must not cost the
+		// next request a reload. Modules that write IAM state directly
+		// (automated response) invalidate themselves.
+		AfterWrite: func(c *api.Call) {
+			if c.Service.SigningName == iamSvc.SigningName {
+				source.Invalidate()
+			}
+		},
 		Extra:      extra, Collectors: collectors,
 	})
 	if err != nil {
