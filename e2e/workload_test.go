@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -18,6 +19,11 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/smithy-go"
 )
 
 var (
@@ -449,7 +455,15 @@ func TestWorkloadIdentity(t *testing.T) {
 		var old struct{ AccessKeyId, SecretAccessKey, Token string }
 		_ = json.Unmarshal([]byte(body), &old)
 		mustBW(t, rootEnv, "workload", "revoke", "--name", "billing", "--revoke-sessions")
-		keyCLI(t, s, old.AccessKeyId, old.SecretAccessKey, old.Token).fails("AccessDenied", []string{"explicit deny"}, "iam", "get-role", "--role-name", "billing-role")
+		// The credentials live 12 s: check them in-process with the SDK,
+		// not with a CLI that may take longer than that to start.
+		iamc := iam.New(iam.Options{Region: "us-east-1", BaseEndpoint: aws.String(s.Endpoint), RetryMaxAttempts: 1,
+			Credentials: credentials.NewStaticCredentialsProvider(old.AccessKeyId, old.SecretAccessKey, old.Token)})
+		_, err := iamc.GetRole(t.Context(), &iam.GetRoleInput{RoleName: aws.String("billing-role")})
+		var ae smithy.APIError
+		if !errors.As(err, &ae) || ae.ErrorCode() != "AccessDenied" || !strings.Contains(ae.ErrorMessage(), "explicit deny") {
+			t.Fatalf("already-issued billing session after --revoke-sessions: %v", err)
+		}
 		deadline := time.Now().Add(20 * time.Second)
 		for {
 			status, _ = httpDo(t, "GET", ag.Endpoint, map[string]string{"Authorization": billingTok})
