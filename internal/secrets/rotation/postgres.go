@@ -232,7 +232,12 @@ func (p *Postgres) set(ctx context.Context, req StepRequest) error {
 		if admin, err = p.read(ctx, cur.MasterARN, "", store.StageCurrent); err != nil {
 			return fmt.Errorf("read the master secret: %w", err)
 		}
-		admin.Host, admin.Port, admin.DBName, admin.SSLMode = cur.Host, cur.Port, cur.DBName, cur.SSLMode
+		// The master's credentials only ever go to the master's own server:
+		// whoever can edit this secret must not be able to point them
+		// elsewhere.
+		if admin.Host != cur.Host || admin.Port != cur.Port {
+			return errors.New("the masterarn secret names another server than this secret")
+		}
 	} else {
 		if pending.Username != cur.Username {
 			return errors.New("the pending secret names another user than the current one")

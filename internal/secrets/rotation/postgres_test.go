@@ -198,6 +198,19 @@ func TestPostgresAlternatingUsers(t *testing.T) {
 	if verifier(t, admin, u.User.Username()) != before {
 		t.Error("the superuser's password changed")
 	}
+
+	// A secret pointing elsewhere never receives the master's credentials.
+	other := *u
+	other.Host = "127.0.0.2:" + u.Port()
+	away := mkSecret(t, st, "away", pgSecretJSON(t, &other, user, "user-pw", map[string]string{"masterarn": master}), func(s *store.Secret) {
+		s.RotationLambdaARN = "arn:aws:lambda:us-east-1:" + acct + ":function:" + FunctionPostgresAlternatingUsers
+	})
+	if err := e.Begin(t.Context(), away, newToken(), time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	if r := res.next(t); r.Err == nil || !strings.Contains(r.Err.Error(), "another server") {
+		t.Errorf("master secret for another server: %+v", r)
+	}
 }
 
 // TestSCRAMVerifier checks the round trip and the refusals; agreement with
