@@ -225,6 +225,18 @@ func (d *Digester) Digest(ctx context.Context, kind string) error {
 	return nil
 }
 
+// Undigested is how many records the trail committed since the last
+// digest.
+func (d *Digester) Undigested() int64 {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	chainID, seq, _ := d.Trail.Head()
+	if chainID != d.lastChain {
+		return seq
+	}
+	return seq - d.lastSeq
+}
+
 // SetSigner replaces the signing key (after a dev-mode reset).
 func (d *Digester) SetSigner(s *Signer) {
 	d.mu.Lock()

@@ -344,3 +344,19 @@ func FuzzDecodeRecord(f *testing.F) {
 		_ = checkColumns(&r)
 	})
 }
+
+func TestDigesterUndigested(t *testing.T) {
+	st := &memAudit{}
+	tr, s := fill(t, st, 3)
+	d := &Digester{Trail: tr, Store: st, Signer: s}
+	if n := d.Undigested(); n != 3 {
+		t.Fatalf("Undigested = %d before any digest", n)
+	}
+	if err := d.Digest(context.Background(), DigestPeriodic); err != nil {
+		t.Fatal(err)
+	}
+	_ = tr.Record(context.Background(), testEvent(9))
+	if n := d.Undigested(); n != 1 {
+		t.Fatalf("Undigested = %d", n)
+	}
+}
