@@ -42,11 +42,13 @@ for _ in $(seq 100); do grep -q "bulwark agent ready" "$work/agent.log" && break
 grep -q "bulwark agent ready" "$work/agent.log"
 
 # 4. Run the unmodified application (here the aws CLI) with only the
-#    container credentials variables the AWS SDKs read.
+#    container credentials variables the AWS SDKs read. Recent SDKs can
+#    read the token from the file (AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE);
+#    the variable itself works with every version.
 as_orders() {
   env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY \
     AWS_CONTAINER_CREDENTIALS_FULL_URI="http://$AGENT_ADDR/v1/credentials" \
-    AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE="$work/orders.token" aws "$@"
+    AWS_CONTAINER_AUTHORIZATION_TOKEN="$(cat "$work/orders.token")" aws "$@"
 }
 as_orders sts get-caller-identity --query Arn --output text    # arn:aws:sts::...:assumed-role/OrdersRole/orders
 as_orders iam get-role --role-name OrdersRole --query Role.Arn --output text
