@@ -153,7 +153,7 @@ func build(ctx context.Context, cfg *config.Server, logger *slog.Logger, st stor
 				source.Invalidate()
 			}
 		},
-		Extra:      extra, Collectors: collectors,
+		Extra: extra, Collectors: collectors,
 	})
 	if err != nil {
 		return nil, err

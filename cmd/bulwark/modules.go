@@ -53,6 +53,9 @@ type deps struct {
 	// Registry holds the core services; modules built before this one have
 	// added theirs. Use it to look up another service's table.
 	Services []*api.Service
+
+	// instances are the objects several modules share (see shared).
+	instances map[string]any
 }
 
 // parts is what a module contributes. Every field is optional.
@@ -97,4 +100,24 @@ func (m *moduleAudit) Record(ctx context.Context, e *audit.Event) error {
 		return errors.New("audit sink not ready")
 	}
 	return sink.Record(ctx, e)
+}
+
+// shared returns the one instance of name for the server being built,
+// building it on first use, so modules that need the same object (the
+// findings hub, the KMS key manager) share it whichever is built first.
+// Modules are built one at a time, so no lock is needed.
+func shared[T any](d *deps, name string, build func() (T, error)) (T, error) {
+	if v, ok := d.instances[name]; ok {
+		return v.(T), nil
+	}
+	v, err := build()
+	if err != nil {
+		var zero T
+		return zero, err
+	}
+	if d.instances == nil {
+		d.instances = make(map[string]any)
+	}
+	d.instances[name] = v
+	return v, nil
 }

@@ -55,36 +55,20 @@ func init() {
 	})
 }
 
-var hubs struct {
-	sync.Mutex
-	byDeps map[*deps]*findings.Hub
-}
-
 // findingsHub returns the one findings hub of a server being built, so
 // every module that reports or reacts to findings (detectors, automated
 // response) shares it, whichever module is built first. Subscribe to it
 // for new and updated findings.
 func findingsHub(d *deps) (*findings.Hub, error) {
-	hubs.Lock()
-	defer hubs.Unlock()
-	if h := hubs.byDeps[d]; h != nil {
-		return h, nil
-	}
-	st, ok := d.Store.(store.Findings)
-	if !ok {
-		return nil, fmt.Errorf("store %T does not implement the findings store", d.Store)
-	}
-	h, err := findings.New(findings.Config{Store: st, Region: d.Config.Region, Logger: d.Logger.With("component", "findings"),
-		SubscribedAt: func(ctx context.Context, account string) (time.Time, error) {
-			a, err := d.Store.GetAccount(ctx, account)
-			return a.CreatedAt, err
-		}})
-	if err != nil {
-		return nil, err
-	}
-	if hubs.byDeps == nil {
-		hubs.byDeps = map[*deps]*findings.Hub{}
-	}
-	hubs.byDeps[d] = h
-	return h, nil
+	return shared(d, "findings", func() (*findings.Hub, error) {
+		st, ok := d.Store.(store.Findings)
+		if !ok {
+			return nil, fmt.Errorf("store %T does not implement the findings store", d.Store)
+		}
+		return findings.New(findings.Config{Store: st, Region: d.Config.Region, Logger: d.Logger.With("component", "findings"),
+			SubscribedAt: func(ctx context.Context, account string) (time.Time, error) {
+				a, err := d.Store.GetAccount(ctx, account)
+				return a.CreatedAt, err
+			}})
+	})
 }

@@ -18,12 +18,7 @@ const kmsMaintenance = time.Minute
 // (JSON 1.1, TrentService).
 func init() {
 	register("kms", func(d *deps) (*parts, error) {
-		st, ok := d.Store.(store.KMS)
-		if !ok {
-			return nil, fmt.Errorf("store %T does not implement the KMS store", d.Store)
-		}
-		keys, err := kms.New(kms.Config{Store: st, Keyring: d.Keys, Authorizer: d.Authorizer,
-			Logger: d.Logger.With("service", "kms")})
+		keys, err := kmsKeys(d)
 		if err != nil {
 			return nil, err
 		}
@@ -35,5 +30,20 @@ func init() {
 				return nil
 			},
 		}, nil
+	})
+}
+
+// kmsKeys returns the server's one KMS key manager: the KMS API and Secrets
+// Manager's envelope encryption share it, so a key disabled through the API
+// is refused to Secrets Manager at once, and key material is opened and
+// cached once.
+func kmsKeys(d *deps) (*kms.Keys, error) {
+	return shared(d, "kms", func() (*kms.Keys, error) {
+		st, ok := d.Store.(store.KMS)
+		if !ok {
+			return nil, fmt.Errorf("store %T does not implement the KMS store", d.Store)
+		}
+		return kms.New(kms.Config{Store: st, Keyring: d.Keys, Authorizer: d.Authorizer,
+			Logger: d.Logger.With("service", "kms")})
 	})
 }

@@ -8,7 +8,6 @@ import (
 	"sync"
 
 	"github.com/bulwark-security/bulwark/internal/api"
-	"github.com/bulwark-security/bulwark/internal/kms"
 	"github.com/bulwark-security/bulwark/internal/secrets"
 	"github.com/bulwark-security/bulwark/internal/store"
 )
@@ -22,9 +21,7 @@ var secretsExtensions []func(d *deps, sm *secrets.Service) (*parts, error)
 
 // Secrets Manager (JSON 1.1, secretsmanager): secrets, versions, staging
 // labels, resource policies, scheduled deletion. Values are envelope-
-// encrypted under KMS keys, through a KMS key manager of its own over the
-// same store (KMS's caches are safe to share a database with, as several
-// servers do).
+// encrypted under KMS keys through the server's KMS key manager (kmsKeys).
 func init() {
 	register("secrets", func(d *deps) (*parts, error) {
 		st, ok := d.Store.(interface {
@@ -34,15 +31,8 @@ func init() {
 		if !ok {
 			return nil, fmt.Errorf("store %T does not implement the Secrets Manager and KMS stores", d.Store)
 		}
-		keys, err := kms.New(kms.Config{Store: st, Keyring: d.Keys, Authorizer: d.Authorizer,
-			Logger: d.Logger.With("service", "kms", "via", "secretsmanager")})
+		keys, err := kmsKeys(d)
 		if err != nil {
-			return nil, fmt.Errorf("kms for secrets manager: %w", err)
-		}
-		// This instance's table is not served (the kms module serves its
-		// own), but KMS looks its actions up by name when it authorises:
-		// index the table as the server's registry would.
-		if _, err := api.NewRegistry(keys.Service()); err != nil {
 			return nil, fmt.Errorf("kms for secrets manager: %w", err)
 		}
 		sm, err := secrets.New(secrets.Config{Store: st, Keys: keys, Authorizer: d.Authorizer,
@@ -54,7 +44,6 @@ func init() {
 			Services: []*api.Service{sm.API()},
 			Run:      sm.Run,
 			AfterReset: func(context.Context) error {
-				keys.Forget()
 				sm.Forget()
 				return nil
 			},
