@@ -72,6 +72,9 @@ func (c *WebhookClient) rotator(rawURL, caPEM string, key []byte) (*webhook, err
 	}
 	tr.TLSClientConfig.MinVersion = tls.VersionTLS12
 	tr.Proxy = nil // rotation calls go to the endpoint, never through a proxy from the environment
+	// Each rotation builds its own transport and calls are minutes apart:
+	// keep no idle connections behind.
+	tr.DisableKeepAlives = true
 	return &webhook{c: c, url: rawURL, key: key, http: &http.Client{
 		Transport: tr,
 		// A redirect would send the signed event somewhere unregistered.
