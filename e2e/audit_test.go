@@ -106,6 +106,7 @@ func bulwarkAudit(t *testing.T, env []string, args ...string) (string, int) {
 // or its exports; the trail verifies, and editing, deleting or reordering a
 // row in the database makes `bulwark audit verify` fail naming the record.
 func TestAuditTrail(t *testing.T) {
+	t.Parallel()
 	hook := &webhookSink{}
 	hs := httptest.NewServer(hook)
 	defer hs.Close()
@@ -405,6 +406,7 @@ func copyDataDir(t *testing.T, src string) string {
 // PostgreSQL schema; the trail verifies as a whole, lookups see both
 // servers' calls, and tampering with a row is caught by name.
 func TestAuditTrailPostgres(t *testing.T) {
+	t.Parallel()
 	dsn := postgresDSN(t)
 	env := []string{"BULWARK_ROOT_KEY=" + randomRootKey()}
 	a := startServer(t, env, "--store", dsn, "--audit-digest-interval", "1s")
