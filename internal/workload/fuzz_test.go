@@ -72,3 +72,35 @@ func FuzzEndpoint(f *testing.F) {
 		}
 	})
 }
+
+// FuzzAgentInputs feeds arbitrary parameters to the agent-facing calls'
+// decoders and validators (unauthenticated network input): no panic, and
+// no error message ever echoes a token.
+func FuzzAgentInputs(f *testing.F) {
+	f.Add("arn:aws:bulwark-workloads:us-east-1:123456789012:workload/web", NewSecret(joinTokenPrefix).Reveal(), "", NewSecret(agentTokenPrefix).Reveal(), "900")
+	f.Add("", "bwj_x", "a.b.c", "bwa_", "-1")
+	f.Add(strings.Repeat("a", 3000), "", "", "", "99999999999")
+	f.Fuzz(func(t *testing.T, arn, join, id, agent, dur string) {
+		ai := &attestInput{}
+		_ = ai.DecodeQuery(map[string][]string{"WorkloadArn": {arn}, "JoinToken": {join}, "IdentityToken": {id}})
+		if err := ai.Validate(); err != nil {
+			msg := err.Error()
+			if (len(join) > 8 && strings.Contains(msg, join)) || (len(id) > 8 && strings.Contains(msg, id)) {
+				t.Fatalf("attest error echoes a token: %s", msg)
+			}
+		} else if (ai.JoinToken == "") == (ai.IdentityToken == "") || (ai.JoinToken != "" && ai.join.Reveal() != ai.JoinToken) {
+			t.Fatalf("accepted %+v", ai)
+		}
+		ci := &credentialsInput{}
+		if err := ci.DecodeQuery(map[string][]string{"AgentToken": {agent}, "DurationSeconds": {dur}}); err != nil {
+			return
+		}
+		if err := ci.Validate(); err != nil {
+			if len(agent) > 8 && strings.Contains(err.Error(), agent) {
+				t.Fatalf("credentials error echoes the token: %v", err)
+			}
+		} else if ci.DurationSeconds < 0 || ci.DurationSeconds > 43200 || ci.agent.Reveal() != agent {
+			t.Fatalf("accepted %+v", ci)
+		}
+	})
+}
