@@ -3,7 +3,6 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"time"
 
@@ -30,13 +29,15 @@ func (b backend) Read(ctx context.Context, fn func(iamsql.Querier) error) error 
 	return b.run(ctx, b.s.r, fn)
 }
 
-func (backend) run(ctx context.Context, db *sql.DB, fn func(iamsql.Querier) error) error {
+func (b backend) run(ctx context.Context, db *sql.DB, fn func(iamsql.Querier) error) error {
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
+	q := &stmtQuerier{tx: tx, db: db, cache: &b.s.stmts}
+	defer q.prepareMissing(ctx)
 	defer tx.Rollback()
-	if err := fn(querier{tx}); err != nil {
+	if err := fn(q); err != nil {
 		return err
 	}
 	if err := tx.Commit(); err != nil {
@@ -47,10 +48,7 @@ func (backend) run(ctx context.Context, db *sql.DB, fn func(iamsql.Querier) erro
 
 func (backend) MapErr(err error, what string) error { return mapErr(err, what) }
 
-// querier runs iamsql's statements in one transaction, storing times as
-// unix microseconds.
-type querier struct{ tx *sql.Tx }
-
+// args converts a part's arguments: times are stored as unix microseconds.
 func args(in []any) []any {
 	out := make([]any, len(in))
 	for i, a := range in {
@@ -91,37 +89,6 @@ func dests(in []any) []any {
 		}
 	}
 	return out
-}
-
-func (q querier) Exec(ctx context.Context, query string, a ...any) (int64, error) {
-	res, err := q.tx.ExecContext(ctx, query, args(a)...)
-	if err != nil {
-		return 0, err
-	}
-	return res.RowsAffected()
-}
-
-func (q querier) QueryRow(ctx context.Context, query string, a []any, dest ...any) error {
-	err := q.tx.QueryRowContext(ctx, query, args(a)...).Scan(dests(dest)...)
-	if errors.Is(err, sql.ErrNoRows) {
-		return iamsql.ErrNoRows
-	}
-	return err
-}
-
-func (q querier) Query(ctx context.Context, query string, a []any, row func(scan func(dest ...any) error) error) error {
-	rows, err := q.tx.QueryContext(ctx, query, args(a)...)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	scan := func(dest ...any) error { return rows.Scan(dests(dest)...) }
-	for rows.Next() {
-		if err := row(scan); err != nil {
-			return err
-		}
-	}
-	return rows.Err()
 }
 
 // IAMGeneration implements store.IAM.

@@ -64,6 +64,7 @@ type Store struct {
 	logger *slog.Logger
 
 	getKey *sql.Stmt // hot path: every signed request looks up its key
+	stmts  stmtCache // the store parts' prepared statements
 
 	closeOnce sync.Once
 	closeErr  error
@@ -559,6 +560,7 @@ func (s *Store) Close() error {
 		if s.getKey != nil {
 			errs = append(errs, s.getKey.Close())
 		}
+		errs = append(errs, s.stmts.close())
 		if s.r != nil && s.r != s.w {
 			errs = append(errs, s.r.Close())
 		}
