@@ -21,16 +21,22 @@ import (
 // files and a webhook; the CloudTrail API serves LookupEvents.
 func init() { register("audit", buildAudit) }
 
-// auditSinks holds each build's sink for app.go's Audit line.
-var auditSinks sync.Map // *deps -> audit.Sink
+// auditSinkInstance names the sink among d's shared instances, for
+// app.go's Audit line.
+const auditSinkInstance = "audit.sink"
 
-// auditSink is the sink build made for d. Without one every call fails:
-// a server that cannot audit answers nothing.
+// auditSink is the sink the audit module built for d. Without one every
+// call fails: a server that cannot audit answers nothing.
 func auditSink(d *deps) audit.Sink {
-	if s, ok := auditSinks.Load(d); ok {
-		return s.(audit.Sink)
+	if s, ok := d.instances[auditSinkInstance].(audit.Sink); ok {
+		return s
 	}
 	return failSink{}
+}
+
+func setAuditSink(d *deps, s audit.Sink) error {
+	_, err := shared(d, auditSinkInstance, func() (audit.Sink, error) { return s, nil })
+	return err
 }
 
 type failSink struct{}
@@ -46,8 +52,7 @@ func buildAudit(d *deps) (*parts, error) {
 	cfg := d.Config
 	if cfg.AuditDisableForBenchmark {
 		d.Logger.Warn("AUDIT TRAIL DISABLED by BULWARK_AUDIT_DISABLE_FOR_BENCHMARK: calls are not recorded; for benchmark baselines only")
-		auditSinks.Store(d, audit.LogSink{Logger: d.Logger})
-		return &parts{}, nil
+		return &parts{}, setAuditSink(d, audit.LogSink{Logger: d.Logger})
 	}
 	st, ok := d.Store.(store.Audit)
 	if !ok {
@@ -71,7 +76,9 @@ func buildAudit(d *deps) (*parts, error) {
 		return nil, err
 	}
 	dig := &audit.Digester{Trail: trail, Store: st, Signer: signer}
-	auditSinks.Store(d, trail)
+	if err := setAuditSink(d, trail); err != nil {
+		return nil, err
+	}
 	d.Logger.Info("audit trail", "chain", trail.ChainID(), "digest_interval", cfg.AuditDigestInterval,
 		"retention_days", cfg.AuditRetentionDays)
 
