@@ -137,38 +137,31 @@ func TestAuditTrail(t *testing.T) {
 	}
 	root.ok(&tok, "sts", "get-session-token")
 	secrets = append(secrets, tok.Credentials.SessionToken, tok.Credentials.SecretAccessKey)
-	// Secrets Manager and KMS, if this build serves them.
+	// Secrets Manager and KMS values.
 	const secretString = `{"password":"audit-trail-s3cret-value-0042"}`
-	if res := awsCLI(t, s, root.env, "secretsmanager", "create-secret", "--name", "audit-db", "--secret-string", secretString); res.Code == 0 {
-		secrets = append(secrets, secretString, "audit-trail-s3cret-value-0042")
-		root.ok(nil, "secretsmanager", "get-secret-value", "--secret-id", "audit-db")
-		root.ok(nil, "secretsmanager", "put-secret-value", "--secret-id", "audit-db", "--secret-string", "second-s3cret-value-0043")
-		secrets = append(secrets, "second-s3cret-value-0043")
-	} else {
-		t.Logf("secretsmanager not served by this build: %s", res.Stderr)
-	}
+	root.ok(nil, "secretsmanager", "create-secret", "--name", "audit-db", "--secret-string", secretString)
+	secrets = append(secrets, secretString, "audit-trail-s3cret-value-0042")
+	root.ok(nil, "secretsmanager", "get-secret-value", "--secret-id", "audit-db")
+	root.ok(nil, "secretsmanager", "put-secret-value", "--secret-id", "audit-db", "--secret-string", "second-s3cret-value-0043")
+	secrets = append(secrets, "second-s3cret-value-0043")
 	var key struct {
 		KeyMetadata struct {
 			KeyID string `json:"KeyId"`
 		}
 	}
-	if res := awsCLI(t, s, root.env, "kms", "create-key"); res.Code == 0 {
-		_ = json.Unmarshal([]byte(res.Stdout), &key)
-		plain := "kms-plaintext-0044"
-		var enc struct{ CiphertextBlob string }
-		root.ok(&enc, "kms", "encrypt", "--key-id", key.KeyMetadata.KeyID, "--plaintext", base64.StdEncoding.EncodeToString([]byte(plain)))
-		blob := filepath.Join(t.TempDir(), "blob")
-		if err := os.WriteFile(blob, mustDecode(t, enc.CiphertextBlob), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		var dec struct{ Plaintext string }
-		root.ok(&dec, "kms", "decrypt", "--ciphertext-blob", "fileb://"+blob)
-		var dk struct{ Plaintext string }
-		root.ok(&dk, "kms", "generate-data-key", "--key-id", key.KeyMetadata.KeyID, "--key-spec", "AES_256")
-		secrets = append(secrets, plain, base64.StdEncoding.EncodeToString([]byte(plain)), dec.Plaintext, dk.Plaintext)
-	} else {
-		t.Logf("kms not served by this build: %s", res.Stderr)
+	root.ok(&key, "kms", "create-key")
+	const plain = "kms-plaintext-0044"
+	var enc struct{ CiphertextBlob string }
+	root.ok(&enc, "kms", "encrypt", "--key-id", key.KeyMetadata.KeyID, "--plaintext", base64.StdEncoding.EncodeToString([]byte(plain)))
+	blob := filepath.Join(t.TempDir(), "blob")
+	if err := os.WriteFile(blob, mustDecode(t, enc.CiphertextBlob), 0o600); err != nil {
+		t.Fatal(err)
 	}
+	var dec struct{ Plaintext string }
+	root.ok(&dec, "kms", "decrypt", "--ciphertext-blob", "fileb://"+blob)
+	var dk struct{ Plaintext string }
+	root.ok(&dk, "kms", "generate-data-key", "--key-id", key.KeyMetadata.KeyID, "--key-spec", "AES_256")
+	secrets = append(secrets, plain, base64.StdEncoding.EncodeToString([]byte(plain)), dec.Plaintext, dk.Plaintext)
 
 	t.Run("lookup-events", func(t *testing.T) {
 		var out lookupOut
