@@ -56,7 +56,7 @@ func (a *Audit) AppendAuditRecords(ctx context.Context, recs []store.AuditRecord
 		for start := 0; start < len(recs); start += insertChunk {
 			chunk := recs[start:min(start+insertChunk, len(recs))]
 			var sb strings.Builder
-			sb.WriteString(`INSERT INTO audit_records (chain_id, seq, event_id, account_id, event_time, event_name,
+			sb.WriteString(iamsql.Dynamic + `INSERT INTO audit_records (chain_id, seq, event_id, account_id, event_time, event_name,
 	event_source, read_only, username, access_key_id, record, prev_hash, hash) VALUES `)
 			args := make([]any, 0, 13*len(chunk))
 			var res []any
@@ -78,7 +78,7 @@ func (a *Audit) AppendAuditRecords(ctx context.Context, recs []store.AuditRecord
 				return err
 			}
 			if nres > 0 {
-				query := `INSERT INTO audit_resources (chain_id, seq, resource_type, resource_name) VALUES ` +
+				query := iamsql.Dynamic + `INSERT INTO audit_resources (chain_id, seq, resource_type, resource_name) VALUES ` +
 					strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?), ", nres), ", ") + ` ON CONFLICT DO NOTHING`
 				if _, err := q.Exec(ctx, query, res...); err != nil {
 					return err

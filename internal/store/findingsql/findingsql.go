@@ -153,7 +153,7 @@ func (f *Findings) ListFindings(ctx context.Context, q store.FindingQuery) ([]st
 		where = append(where, "("+key+", product_arn, id) "+cmp+" (?, ?, ?)")
 		args = append(args, v, c.ProductARN, c.ID)
 	}
-	query := `SELECT ` + cols + ` FROM findings`
+	query := iamsql.Dynamic + `SELECT ` + cols + ` FROM findings`
 	if len(where) > 0 {
 		query += " WHERE " + strings.Join(where, " AND ")
 	}

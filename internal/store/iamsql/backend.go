@@ -47,6 +47,12 @@ type Backend interface {
 	MapErr(err error, what string) error
 }
 
+// Dynamic starts SQL text built at run time (multi-row INSERTs, IN lists,
+// filter combinations). Backends that keep statements prepared do not keep
+// such text, which would otherwise fill their caches with one-off
+// statements. It is an SQL comment, so the text runs unchanged.
+const Dynamic = "/* dynamic */ "
+
 // ErrNoRows is what Querier.QueryRow returns when there is no row.
 var ErrNoRows = errors.New("iamsql: no rows")
 

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/bulwark-security/bulwark/internal/store"
+	"github.com/bulwark-security/bulwark/internal/store/iamsql"
 	"github.com/bulwark-security/bulwark/internal/store/migrate"
 	"github.com/bulwark-security/bulwark/internal/store/storetest"
 )
@@ -433,5 +434,23 @@ func BenchmarkOpenExisting(b *testing.B) {
 			b.Fatal(err)
 		}
 		s.Close()
+	}
+}
+
+func TestStatementCacheSkipsDynamicSQL(t *testing.T) {
+	var c stmtCache
+	s, err := Open(context.Background(), ":memory:", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	c.prepare(context.Background(), s.w, iamsql.Dynamic+"SELECT 1")
+	c.prepare(context.Background(), s.w, "SELECT 1")
+	c.prepare(context.Background(), s.w, "SELECT 1")
+	if n := c.n.Load(); n != 1 || c.get(s.w, "SELECT 1") == nil || c.get(s.w, iamsql.Dynamic+"SELECT 1") != nil {
+		t.Fatalf("cached %d statements; want only the static one", n)
+	}
+	if err := c.close(); err != nil || c.get(s.w, "SELECT 1") != nil {
+		t.Fatalf("close: %v", err)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -16,9 +17,10 @@ import (
 // the point lookups that make up the hot paths (a signed GetSecretValue
 // reads IAM, KMS and Secrets Manager rows).
 
-// maxCachedStmts bounds the cache: a part that builds SQL text at run time
-// (multi-row INSERTs of the audit trail's group commit) must not grow it
-// without limit; statements beyond the bound run unprepared.
+// maxCachedStmts bounds the cache. SQL built at run time is marked
+// iamsql.Dynamic and never cached; the bound is a backstop so that text
+// someone forgot to mark cannot grow it without limit. Statements beyond
+// the bound run unprepared.
 const maxCachedStmts = 512
 
 type stmtKey struct {
@@ -43,6 +45,9 @@ func (c *stmtCache) get(db *sql.DB, query string) *sql.Stmt {
 // A failure is ignored: the next transaction runs the query unprepared
 // and tries again.
 func (c *stmtCache) prepare(ctx context.Context, db *sql.DB, query string) {
+	if strings.HasPrefix(query, iamsql.Dynamic) {
+		return
+	}
 	k := stmtKey{db, query}
 	if _, ok := c.m.Load(k); ok || c.n.Load() >= maxCachedStmts {
 		return
