@@ -66,6 +66,12 @@ type Store struct {
 	getKey *sql.Stmt // hot path: every signed request looks up its key
 	stmts  stmtCache // the store parts' prepared statements
 
+	// ckpt is the connection that checkpoints the WAL in the background
+	// (file databases only); see checkpoints.
+	ckpt     *sql.DB
+	stopCkpt chan struct{}
+	ckptDone chan struct{}
+
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -102,7 +108,8 @@ func Open(ctx context.Context, dsn string, logger *slog.Logger) (*Store, error) 
 			return nil, err
 		}
 		common := fmt.Sprintf("_pragma=busy_timeout(%d)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)", busyTimeout.Milliseconds())
-		w, err := sql.Open("sqlite", path+"?"+common+"&_pragma=journal_mode(WAL)&_txlock=immediate")
+		w, err := sql.Open("sqlite", path+"?"+common+"&_pragma=journal_mode(WAL)&_txlock=immediate"+
+			fmt.Sprintf("&_pragma=wal_autocheckpoint(%d)", writerCheckpointPages))
 		if err != nil {
 			return nil, fmt.Errorf("open sqlite %q: %w", path, err)
 		}
@@ -126,6 +133,16 @@ func Open(ctx context.Context, dsn string, logger *slog.Logger) (*Store, error) 
 		r.SetMaxOpenConns(n)
 		r.SetMaxIdleConns(n)
 		s.r = r
+		c, err := sql.Open("sqlite", path+"?"+common)
+		if err != nil {
+			s.Close()
+			return nil, fmt.Errorf("open sqlite %q: %w", path, err)
+		}
+		c.SetMaxOpenConns(1)
+		s.ckpt = c
+		s.stopCkpt = make(chan struct{})
+		s.ckptDone = make(chan struct{})
+		go s.checkpoints()
 	}
 	if err := retryBusy(ctx, func() error { return s.migrate(ctx) }); err != nil {
 		s.Close()
@@ -557,6 +574,11 @@ func (s *Store) Ping(ctx context.Context) error {
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		var errs []error
+		if s.ckpt != nil {
+			close(s.stopCkpt)
+			<-s.ckptDone
+			errs = append(errs, s.ckpt.Close())
+		}
 		if s.getKey != nil {
 			errs = append(errs, s.getKey.Close())
 		}
@@ -572,4 +594,42 @@ func (s *Store) Close() error {
 		}
 	})
 	return s.closeErr
+}
+
+// SQLite checkpoints the WAL into the database file from whichever
+// connection commits when the WAL passes wal_autocheckpoint pages, so that
+// commit (an audited API call's) pays for copying and syncing every page
+// written since the last one: stalls of tens of milliseconds. A connection
+// of its own checkpoints in the background instead (PASSIVE: it never
+// blocks the writer or readers), and the writer's threshold is raised to a
+// backstop that bounds the WAL should the background checkpoints fall
+// behind (long readers).
+const (
+	checkpointEvery       = 250 * time.Millisecond
+	writerCheckpointPages = 16000 // about 64 MB of 4 KiB pages
+)
+
+func (s *Store) checkpoints() {
+	defer close(s.ckptDone)
+	t := time.NewTicker(checkpointEvery)
+	defer t.Stop()
+	failing := false // log a run of failures once
+	for {
+		select {
+		case <-s.stopCkpt:
+			return
+		case <-t.C:
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		var busy, logPages, done int
+		err := s.ckpt.QueryRowContext(ctx, `PRAGMA wal_checkpoint(PASSIVE)`).Scan(&busy, &logPages, &done)
+		cancel()
+		switch {
+		case err != nil && !failing:
+			s.logger.Warn("background WAL checkpoints failing; the writer checkpoints past its backstop", "err", err)
+		case err == nil && failing:
+			s.logger.Info("background WAL checkpoints work again")
+		}
+		failing = err != nil
+	}
 }
