@@ -41,49 +41,87 @@ func boolInt(b bool) int {
 	return 0
 }
 
-// insertChunk bounds the rows of one multi-row INSERT (13 parameters a
+// maxInsertRows bounds the rows of one multi-row INSERT (13 parameters a
 // row stays far below both backends' parameter limits).
-const insertChunk = 200
+const maxInsertRows = 128
 
-// AppendAuditRecords implements store.Audit. Rows go in multi-row INSERTs:
-// one statement to parse per chunk instead of one per record is most of
-// what group commit saves.
+// rowRuns splits n rows into runs whose lengths are powers of two (largest
+// first, at most maxInsertRows), so the multi-row INSERTs of any batch are
+// drawn from eight statement texts that the backends keep prepared:
+// parsing a statement cost SQLite more than inserting its rows.
+func rowRuns(n int) []int {
+	var runs []int
+	for n > 0 {
+		r := maxInsertRows
+		for r > n {
+			r >>= 1
+		}
+		runs = append(runs, r)
+		n -= r
+	}
+	return runs
+}
+
+// multiRowInsert returns "<head> VALUES (?, ...), ..." for rows rows of
+// cols columns.
+func multiRowInsert(head string, rows, cols int) string {
+	tuple := "(" + strings.TrimSuffix(strings.Repeat("?, ", cols), ", ") + ")"
+	return head + " VALUES " + strings.TrimSuffix(strings.Repeat(tuple+", ", rows), ", ")
+}
+
+// insertRecords and insertResources hold the statement for each run
+// length.
+var insertRecords, insertResources = insertStatements(insertRecordsHead, 13, ""),
+	insertStatements(insertResourcesHead, 4, " ON CONFLICT DO NOTHING")
+
+func insertStatements(head string, cols int, tail string) map[int]string {
+	m := make(map[int]string)
+	for n := 1; n <= maxInsertRows; n <<= 1 {
+		m[n] = multiRowInsert(head, n, cols) + tail
+	}
+	return m
+}
+
+const (
+	insertRecordsHead = `INSERT INTO audit_records (chain_id, seq, event_id, account_id, event_time, event_name,
+	event_source, read_only, username, access_key_id, record, prev_hash, hash)`
+	insertResourcesHead = `INSERT INTO audit_resources (chain_id, seq, resource_type, resource_name)`
+)
+
+// AppendAuditRecords implements store.Audit. Rows go in multi-row INSERTs
+// of power-of-two lengths (rowRuns), one statement for many rows, each
+// statement prepared once.
 func (a *Audit) AppendAuditRecords(ctx context.Context, recs []store.AuditRecord) error {
 	if len(recs) == 0 {
 		return nil
 	}
+	args := make([]any, 0, 13*min(len(recs), maxInsertRows))
+	var res []any
+	for i := range recs {
+		for _, x := range recs[i].Resources {
+			res = append(res, recs[i].ChainID, recs[i].Seq, x.Type, x.Name)
+		}
+	}
 	err := a.b.Write(ctx, func(q iamsql.Querier) error {
-		for start := 0; start < len(recs); start += insertChunk {
-			chunk := recs[start:min(start+insertChunk, len(recs))]
-			var sb strings.Builder
-			sb.WriteString(iamsql.Dynamic + `INSERT INTO audit_records (chain_id, seq, event_id, account_id, event_time, event_name,
-	event_source, read_only, username, access_key_id, record, prev_hash, hash) VALUES `)
-			args := make([]any, 0, 13*len(chunk))
-			var res []any
-			nres := 0
-			for i := range chunk {
-				r := &chunk[i]
-				if i > 0 {
-					sb.WriteString(", ")
-				}
-				sb.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+		start := 0
+		for _, n := range rowRuns(len(recs)) {
+			args = args[:0]
+			for i := start; i < start+n; i++ {
+				r := &recs[i]
 				args = append(args, r.ChainID, r.Seq, r.EventID, r.AccountID, r.EventTime, r.EventName, r.EventSource,
 					boolInt(r.ReadOnly), r.Username, r.AccessKeyID, r.Record, r.PrevHash, r.Hash)
-				for _, x := range r.Resources {
-					res = append(res, r.ChainID, r.Seq, x.Type, x.Name)
-					nres++
-				}
 			}
-			if _, err := q.Exec(ctx, sb.String(), args...); err != nil {
+			if _, err := q.Exec(ctx, insertRecords[n], args...); err != nil {
 				return err
 			}
-			if nres > 0 {
-				query := iamsql.Dynamic + `INSERT INTO audit_resources (chain_id, seq, resource_type, resource_name) VALUES ` +
-					strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?), ", nres), ", ") + ` ON CONFLICT DO NOTHING`
-				if _, err := q.Exec(ctx, query, res...); err != nil {
-					return err
-				}
+			start += n
+		}
+		start = 0
+		for _, n := range rowRuns(len(res) / 4) {
+			if _, err := q.Exec(ctx, insertResources[n], res[4*start:4*(start+n)]...); err != nil {
+				return err
 			}
+			start += n
 		}
 		return nil
 	})
