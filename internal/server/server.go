@@ -420,6 +420,12 @@ func (s *Server) event(c *api.Call, tr *trace, err error) *audit.Event {
 	if tr.op != nil {
 		ev.RequestParameters = audit.Render(tr.op.Input, hidden)
 		ev.Resources = audit.ResourcesOf(tr.op.Resources)
+		// A call with no verified principal (a web identity token that
+		// failed) is recorded for the account that owns its resource, as
+		// CloudTrail delivers it to the role's account.
+		if ev.RecipientAccountID == "" && len(ev.Resources) > 0 {
+			ev.RecipientAccountID = ev.Resources[0].AccountID
+		}
 	}
 	if err != nil {
 		e := awsproto.As(err)
