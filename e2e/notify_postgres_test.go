@@ -54,10 +54,7 @@ func TestSNSTwoServersPostgres(t *testing.T) {
 	env := []string{"BULWARK_ROOT_KEY=" + randomRootKey()}
 	a := startServer(t, env, "--store", dsn)
 	b := startServer(t, env, "--store", dsn)
-	recv := newSNSReceiver(t, a)
-	fromA, _ := notify.BulwarkCertURL(a.Endpoint)
-	fromB, _ := notify.BulwarkCertURL(b.Endpoint)
-	recv.verifier.CertURL = func(u *url.URL) bool { return fromA(u) || fromB(u) }
+	recv := newSNSReceiver(t, a, b)
 
 	root := rootCLI(t, a)
 	var topic struct{ TopicArn string }

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -28,13 +29,27 @@ type snsReceiver struct {
 	failures []string
 }
 
-func newSNSReceiver(t *testing.T, bulwark *server) *snsReceiver {
+// newSNSReceiver trusts the signing certificates the given servers serve.
+// The verifier is complete before the receiver starts: its handlers read it.
+func newSNSReceiver(t *testing.T, servers ...*server) *snsReceiver {
 	t.Helper()
-	allowed, err := notify.BulwarkCertURL(bulwark.Endpoint)
-	if err != nil {
-		t.Fatal(err)
+	var allowed []func(*url.URL) bool
+	for _, s := range servers {
+		ok, err := notify.BulwarkCertURL(s.Endpoint)
+		if err != nil {
+			t.Fatal(err)
+		}
+		allowed = append(allowed, ok)
 	}
-	r := &snsReceiver{t: t, verifier: &notify.Verifier{CertURL: allowed}, messages: make(chan *notify.Message, 16)}
+	certURL := func(u *url.URL) bool {
+		for _, ok := range allowed {
+			if ok(u) {
+				return true
+			}
+		}
+		return false
+	}
+	r := &snsReceiver{t: t, verifier: &notify.Verifier{CertURL: certURL}, messages: make(chan *notify.Message, 16)}
 	r.srv = httptest.NewServer(http.HandlerFunc(r.serve))
 	t.Cleanup(r.srv.Close)
 	return r
