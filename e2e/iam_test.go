@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // iamCLI runs `aws iam ...` (or another service) as the root profile and
@@ -249,9 +250,21 @@ func TestCLIIAM(t *testing.T) {
 		if getString(out, "Arn") != "arn:aws:iam::"+acct+":user/division/bob" {
 			t.Fatalf("get-caller-identity with bob's key: %v", out)
 		}
-		out = iamCLI(t, s, nil, "iam", "get-access-key-last-used", "--access-key-id", akid)
-		if getString(out, "UserName") != "bob" {
-			t.Fatalf("get-access-key-last-used: %v", out)
+		// The use is recorded in the background within seconds (AWS
+		// documents this information as delayed too).
+		for deadline := time.Now().Add(30 * time.Second); ; {
+			out = iamCLI(t, s, nil, "iam", "get-access-key-last-used", "--access-key-id", akid)
+			last, _ := out["AccessKeyLastUsed"].(map[string]any)
+			if getString(out, "UserName") != "bob" {
+				t.Fatalf("get-access-key-last-used: %v", out)
+			}
+			if last["ServiceName"] == "sts" && last["Region"] == "us-east-1" && last["LastUsedDate"] != nil {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("get-access-key-last-used never showed bob's sts call: %v", out)
+			}
+			time.Sleep(time.Second)
 		}
 		iamCLI(t, s, nil, "iam", "update-access-key", "--user-name", "bob", "--access-key-id", akid, "--status", "Inactive")
 		if res := awsCLI(t, s, bob, "sts", "get-caller-identity"); res.Code == 0 || !strings.Contains(res.Stderr, "InvalidClientTokenId") {
