@@ -39,6 +39,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/bulwark-security/bulwark/internal/store/sqlstore"
+
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -52,6 +54,9 @@ type Store struct {
 	pool   *pgxpool.Pool
 	schema string // "" when the server default applies
 	logger *slog.Logger
+
+	// The parts shared with SQLite, over this store's backend.
+	sqlstore.Parts
 }
 
 var _ store.Store = (*Store)(nil)
@@ -81,6 +86,7 @@ func Open(ctx context.Context, dsn string, logger *slog.Logger) (*Store, error) 
 		return nil, fmt.Errorf("postgres: create pool: %w", err)
 	}
 	s := &Store{pool: pool, schema: schema, logger: logger}
+	s.Parts = sqlstore.New(backend{s})
 	if err := s.migrate(ctx); err != nil {
 		pool.Close()
 		return nil, err

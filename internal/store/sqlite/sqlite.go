@@ -47,6 +47,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/bulwark-security/bulwark/internal/store/sqlstore"
+
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 
@@ -65,6 +67,9 @@ type Store struct {
 
 	getKey *sql.Stmt // hot path: every signed request looks up its key
 	stmts  stmtCache // the store parts' prepared statements
+
+	// The parts shared with PostgreSQL, over this store's backend.
+	sqlstore.Parts
 
 	// ckpt is the connection that checkpoints the WAL in the background
 	// (file databases only); see checkpoints.
@@ -92,6 +97,7 @@ func Open(ctx context.Context, dsn string, logger *slog.Logger) (*Store, error) 
 		return nil, err
 	}
 	s := &Store{logger: logger}
+	s.Parts = sqlstore.New(backend{s})
 	if path == ":memory:" {
 		db, err := sql.Open("sqlite", ":memory:?_pragma=foreign_keys(1)&_txlock=immediate")
 		if err != nil {
