@@ -129,8 +129,17 @@ func (w *webhookEndpoint) step(ctx context.Context, ev rotationhook.Event) error
 	if desc.RotationEnabled == nil || !*desc.RotationEnabled {
 		return errors.New("rotation is not enabled")
 	}
-	if slices.Contains(desc.VersionIdsToStages[ev.ClientRequestToken], "AWSCURRENT") {
+	// The pre-checks of AWS's rotation function templates, unchanged: the
+	// token must already be a version of the secret, labelled AWSPENDING.
+	stages, ok := desc.VersionIdsToStages[ev.ClientRequestToken]
+	if !ok {
+		return fmt.Errorf("secret version %s has no stage for rotation of secret %s", ev.ClientRequestToken, ev.SecretID)
+	}
+	if slices.Contains(stages, "AWSCURRENT") {
 		return nil // already rotated
+	}
+	if !slices.Contains(stages, "AWSPENDING") {
+		return fmt.Errorf("secret version %s not set as AWSPENDING for rotation of secret %s", ev.ClientRequestToken, ev.SecretID)
 	}
 	switch ev.Step {
 	case rotationhook.StepCreate:

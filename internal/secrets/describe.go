@@ -355,7 +355,7 @@ func (s *Service) listSecretVersionIDs(ctx context.Context, _ *api.Call, in *lis
 			continue
 		}
 		entries = append(entries, versionEntry{VersionID: v.VersionID, VersionStages: v.Stages,
-			LastAccessedDate: optEpoch(v.LastAccessedAt), CreatedDate: epoch(v.CreatedAt), KmsKeyIDs: []string{v.KMSKeyARN}})
+			LastAccessedDate: optEpoch(v.LastAccessedAt), CreatedDate: epoch(v.CreatedAt), KmsKeyIDs: kmsKeyIDs(v.KMSKeyARN)})
 	}
 	off := 0
 	if in.NextToken != "" {
@@ -375,4 +375,13 @@ func (s *Service) listSecretVersionIDs(ctx context.Context, _ *api.Call, in *lis
 		out.NextToken = base64.RawURLEncoding.EncodeToString(binary.BigEndian.AppendUint64(nil, uint64(end)))
 	}
 	return out, nil
+}
+
+// kmsKeyIDs lists a version's key; a rotation's AWSPENDING placeholder
+// has none yet.
+func kmsKeyIDs(arn string) []string {
+	if arn == "" {
+		return nil
+	}
+	return []string{arn}
 }

@@ -58,6 +58,9 @@ func (s *Service) seal(ctx context.Context, c *api.Call, arn, versionID, keyID s
 
 // open decrypts a version on behalf of c (KMS checks kms:Decrypt).
 func (s *Service) open(ctx context.Context, c *api.Call, v *store.SecretVersion) (value, error) {
+	if isPlaceholder(v) {
+		return value{}, errVersionNotFound("VersionId", v.VersionID)
+	}
 	dk, _, err := s.cfg.Keys.Decrypt(ctx, c, v.EncryptedKey, encryptionContext(v.SecretARN, v.VersionID))
 	if err != nil {
 		return value{}, kmsErr(fmt.Errorf("decrypt data key of %s version %s: %w", v.SecretARN, v.VersionID, err), false)
@@ -88,3 +91,10 @@ func newGCM(key []byte) (cipher.AEAD, error) {
 	}
 	return cipher.NewGCM(b)
 }
+
+// isPlaceholder reports whether v is a version without a value yet: the
+// AWSPENDING version RotateSecret creates before the rotator's createSecret
+// step puts the value (AWS's rotation functions rely on finding the
+// version's id among the secret's versions). Reading it answers
+// ResourceNotFoundException, as AWS does.
+func isPlaceholder(v *store.SecretVersion) bool { return len(v.Ciphertext) == 0 }

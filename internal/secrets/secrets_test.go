@@ -734,3 +734,56 @@ func TestNotLogged(t *testing.T) {
 	}
 	_ = base64.StdEncoding
 }
+
+// RotateSecret's AWSPENDING placeholder: listed among the versions before
+// the rotation function's createSecret step, unreadable until
+// PutSecretValue with its token gives it a value, then idempotent like any
+// version.
+func TestPendingPlaceholder(t *testing.T) {
+	h := newHarness(t)
+	arn := h.create("s", "v1")["ARN"].(string)
+	ctx := context.Background()
+	if err := h.s.PreparePending(ctx, arn, token(2)); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.s.PreparePending(ctx, arn, token(2)); err != nil {
+		t.Fatalf("resumed rotation: %v", err)
+	}
+	d := h.ok("DescribeSecret", obj{"SecretId": "s"})
+	if st, _ := d["VersionIdsToStages"].(map[string]any)[token(2)].([]any); len(st) != 1 || st[0] != store.StagePending {
+		t.Fatalf("placeholder stages: %v", d["VersionIdsToStages"])
+	}
+	vs := h.ok("ListSecretVersionIds", obj{"SecretId": "s"})["Versions"].([]any)
+	for _, v := range vs {
+		if m := v.(map[string]any); m["VersionId"] == token(2) && m["KmsKeyIds"] != nil {
+			t.Fatalf("placeholder lists a key: %v", m)
+		}
+	}
+	if e := h.fails(codeNotFound, "GetSecretValue", obj{"SecretId": "s", "VersionStage": store.StagePending}); !strings.Contains(e.Message, "can't find the specified secret value") {
+		t.Fatal(e.Message)
+	}
+	if e := h.fails(codeNotFound, "GetSecretValue", obj{"SecretId": "s", "VersionId": token(2)}); e == nil {
+		t.Fatal("placeholder read")
+	}
+	put := obj{"SecretId": "s", "ClientRequestToken": token(2), "SecretString": "v2", "VersionStages": []string{store.StagePending}}
+	if got := h.ok("PutSecretValue", put); got["VersionId"] != token(2) {
+		t.Fatal(got)
+	}
+	if got := h.ok("GetSecretValue", obj{"SecretId": "s", "VersionStage": store.StagePending}); got["SecretString"] != "v2" || got["VersionId"] != token(2) {
+		t.Fatal(got)
+	}
+	h.ok("PutSecretValue", put) // a retried step
+	put["SecretString"] = "other"
+	h.fails(codeExists, "PutSecretValue", put)
+	if got := h.ok("GetSecretValue", obj{"SecretId": "s"}); got["SecretString"] != "v1" {
+		t.Fatalf("AWSCURRENT moved: %v", got)
+	}
+	// A new rotation's placeholder takes the label from the old version.
+	if err := h.s.PreparePending(ctx, arn, token(3)); err != nil {
+		t.Fatal(err)
+	}
+	d = h.ok("DescribeSecret", obj{"SecretId": "s"})
+	if m := d["VersionIdsToStages"].(map[string]any); m[token(2)] != nil || len(m[token(3)].([]any)) != 1 {
+		t.Fatalf("stages after a second placeholder: %v", m)
+	}
+}

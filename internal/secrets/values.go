@@ -404,6 +404,23 @@ func (s *Service) putSecretValue(ctx context.Context, c *api.Call, in *putSecret
 func (s *Service) addVersion(ctx context.Context, c *api.Call, sec *store.Secret, token, keyID string, val value, stages []string) (store.SecretVersion, error) {
 	for attempt := 0; ; attempt++ {
 		existing, err := s.cfg.Store.GetSecretVersion(ctx, sec.ARN, token)
+		if err == nil && isPlaceholder(&existing) {
+			// A rotation's AWSPENDING version, created by RotateSecret
+			// before its createSecret step: this call gives it its value.
+			v, err := s.seal(ctx, c, sec.ARN, token, keyID, val)
+			if err != nil {
+				return v, err
+			}
+			v.Stages = slices.Clone(stages)
+			err = s.cfg.Store.FillSecretVersion(ctx, v, s.now())
+			if errors.Is(err, store.ErrConflict) && attempt == 0 {
+				continue // a concurrent call filled it: compare with it
+			}
+			if err != nil {
+				return v, storeErr(err)
+			}
+			return s.cfg.Store.GetSecretVersion(ctx, sec.ARN, token)
+		}
 		if err == nil {
 			same, err := s.sameValue(ctx, c, &existing, val)
 			if err != nil {

@@ -67,6 +67,27 @@ func (s *Service) PutVersion(ctx context.Context, c *api.Call, arn, versionID st
 	return s.addVersion(ctx, c, &sec, versionID, sec.KMSKeyID, v, stages)
 }
 
+// PreparePending creates the value-less version versionID labelled
+// AWSPENDING, as RotateSecret does in AWS before the rotation function's
+// createSecret step, unless the version exists (a resumed rotation). The
+// label moves from whichever version had it.
+func (s *Service) PreparePending(ctx context.Context, arn, versionID string) error {
+	if !validToken(versionID) {
+		return invalidParam("ClientRequestToken must be between 32 and 64 characters.")
+	}
+	if _, err := s.cfg.Store.GetSecretVersion(ctx, arn, versionID); err == nil {
+		return nil
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return storeErr(err)
+	}
+	v := store.SecretVersion{SecretARN: arn, VersionID: versionID, Stages: []string{store.StagePending}}
+	err := s.cfg.Store.PutSecretVersion(ctx, v, s.now(), keepDeprecated, maxVersions)
+	if err != nil && !errors.Is(err, store.ErrConflict) {
+		return storeErr(err)
+	}
+	return nil
+}
+
 // MoveStage moves staging label stage of the secret arn from version from
 // to version to atomically: it fails (InvalidRequestException, retryable)
 // unless the label is on from at that moment ("" = on no version); to ""

@@ -119,6 +119,13 @@ type Secrets interface {
 	// if more than maxVersions remain, nothing is written and ErrLimit is
 	// returned.
 	PutSecretVersion(ctx context.Context, v SecretVersion, at time.Time, keepDeprecated, maxVersions int) error
+	// FillSecretVersion gives a value-less version (a rotation's AWSPENDING
+	// placeholder: empty EncryptedKey and Ciphertext) the envelope in v
+	// (KMSKeyARN, EncryptedKey, Ciphertext, Binary), and moves the labels
+	// in v.Stages to it as PutSecretVersion does. ErrConflict if the
+	// version already holds a value (a concurrent fill won), ErrNotFound if
+	// it does not exist.
+	FillSecretVersion(ctx context.Context, v SecretVersion, at time.Time) error
 	// GetSecretVersion returns a version by id, or ErrNotFound.
 	GetSecretVersion(ctx context.Context, arn, versionID string) (SecretVersion, error)
 	// GetSecretVersionByStage returns the version with a label, or ErrNotFound.

@@ -59,11 +59,13 @@ func (a *Adapter) Versions(ctx context.Context, arn string) ([]store.SecretVersi
 	return a.Svc.Versions(ctx, arn)
 }
 
-// PreparePending implements Secrets. Bulwark's Secrets Manager has no
-// version without a value, so the AWSPENDING version appears when the
-// createSecret step puts it (PutSecretValue with the ClientRequestToken
-// and VersionStages ["AWSPENDING"]), as AWS's rotation templates do.
-func (a *Adapter) PreparePending(context.Context, string, string) error { return nil }
+// PreparePending implements Secrets: the value-less AWSPENDING version
+// AWS creates before the createSecret step, so a rotation function written
+// for AWS (which looks its token up among the secret's versions) runs
+// unchanged.
+func (a *Adapter) PreparePending(ctx context.Context, arn, token string) error {
+	return a.Svc.PreparePending(ctx, arn, token)
+}
 
 // RemoveStage implements Secrets.
 func (a *Adapter) RemoveStage(ctx context.Context, arn, stage, versionID string) error {

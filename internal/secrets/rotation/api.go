@@ -24,6 +24,7 @@ type SecretsService interface {
 	Secret(ctx context.Context, c *api.Call, id string) (store.Secret, error)
 	PutVersion(ctx context.Context, c *api.Call, arn, versionID string, val []byte, binary bool, stages []string) (store.SecretVersion, error)
 	MoveStage(ctx context.Context, arn, stage, from, to string) error
+	PreparePending(ctx context.Context, arn, versionID string) error
 	ReadVersion(ctx context.Context, c *api.Call, arn, versionID, stage string) ([]byte, bool, store.SecretVersion, error)
 	Versions(ctx context.Context, arn string) ([]store.SecretVersion, error)
 	UpdateRotation(ctx context.Context, arn string, fn func(*store.Secret) error) (store.Secret, error)

@@ -577,6 +577,49 @@ func (m Secrets) PutSecretVersion(ctx context.Context, v store.SecretVersion, at
 	return nil
 }
 
+// FillSecretVersion implements store.Secrets.
+func (m Secrets) FillSecretVersion(ctx context.Context, v store.SecretVersion, at time.Time) error {
+	err := m.b.Write(ctx, func(tx q) error {
+		if err := m.lock(ctx, tx, v.SecretARN, at); err != nil {
+			return err
+		}
+		n, err := tx.Exec(ctx, `UPDATE secret_versions SET kms_key_arn = ?, encrypted_key = ?, ciphertext = ?, is_binary = ?
+			WHERE secret_arn = ? AND version_id = ? AND length(ciphertext) = 0`,
+			v.KMSKeyARN, nonNil(v.EncryptedKey), nonNil(v.Ciphertext), flag(v.Binary), v.SecretARN, v.VersionID)
+		if err != nil {
+			return m.b.MapErr(err, "fill version")
+		}
+		if n == 0 {
+			var exists int64
+			if err := tx.QueryRow(ctx, `SELECT count(*) FROM secret_versions WHERE secret_arn = ? AND version_id = ?`,
+				[]any{v.SecretARN, v.VersionID}, &exists); err != nil {
+				return m.b.MapErr(err, "find version")
+			}
+			if exists == 0 {
+				return store.ErrNotFound
+			}
+			return store.ErrConflict
+		}
+		stages := slices.Clone(v.Stages)
+		slices.Sort(stages)
+		for _, st := range slices.Compact(stages) {
+			if st == store.StageCurrent {
+				err = moveCurrent(ctx, tx, v.SecretARN, v.VersionID)
+			} else {
+				err = attach(ctx, tx, v.SecretARN, st, v.VersionID)
+			}
+			if err != nil {
+				return m.b.MapErr(err, "attach label "+st)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("fill version %q of secret %q: %w", v.VersionID, v.SecretARN, err)
+	}
+	return nil
+}
+
 // ReencryptSecretVersion implements store.Secrets.
 func (m Secrets) ReencryptSecretVersion(ctx context.Context, v store.SecretVersion) error {
 	err := m.b.Write(ctx, func(tx q) error {

@@ -32,6 +32,7 @@ func RunSecrets(t *testing.T, open func(t *testing.T) SecretsStore) {
 		{"Touch", testSecretsTouch},
 		{"Versions", testSecretsVersions},
 		{"MoveStage", testSecretsMoveStage},
+		{"FillPlaceholder", testSecretsFillPlaceholder},
 		{"Prune", testSecretsPrune},
 		{"DeletePurge", testSecretsDeletePurge},
 		{"RacePutVersion", testSecretsRacePutVersion},
@@ -278,6 +279,39 @@ func testSecretsMoveStage(t *testing.T, s SecretsStore) {
 	re.VersionID = "nope"
 	if err := s.ReencryptSecretVersion(ctx, re); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("re-encrypt missing version = %v", err)
+	}
+}
+
+// A rotation's value-less AWSPENDING placeholder is filled once, and the
+// labels the fill names move to it.
+func testSecretsFillPlaceholder(t *testing.T, s SecretsStore) {
+	ctx := context.Background()
+	must(t, s.CreateSecret(ctx, newSecret("ph"), nil))
+	must(t, s.PutSecretVersion(ctx, newVersion("ph", "v1", store.StageCurrent), at, 100, 0))
+	must(t, s.PutSecretVersion(ctx, store.SecretVersion{SecretARN: secretARN("ph"), VersionID: "p", Stages: []string{store.StagePending}}, at, 100, 0))
+	got, err := s.GetSecretVersion(ctx, secretARN("ph"), "p")
+	must(t, err)
+	if len(got.Ciphertext) != 0 || len(got.EncryptedKey) != 0 || got.KMSKeyARN != "" {
+		t.Fatalf("placeholder = %+v", got)
+	}
+	fill := newVersion("ph", "p", store.StageCurrent)
+	fill.Binary = true
+	must(t, s.FillSecretVersion(ctx, fill, at.Add(time.Second)))
+	got, err = s.GetSecretVersion(ctx, secretARN("ph"), "p")
+	must(t, err)
+	if string(got.Ciphertext) != "sealed-p" || !got.Binary || got.KMSKeyARN != fill.KMSKeyARN ||
+		!reflect.DeepEqual(got.Stages, []string{store.StageCurrent, store.StagePending}) {
+		t.Fatalf("filled = %+v", got)
+	}
+	if st := stagesByVersion(t, s, "ph"); !reflect.DeepEqual(st["v1"], []string{store.StagePrevious}) {
+		t.Fatalf("stages after fill = %v", st)
+	}
+	if err := s.FillSecretVersion(ctx, fill, at); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("second fill = %v", err)
+	}
+	fill.VersionID = "nope"
+	if err := s.FillSecretVersion(ctx, fill, at); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("fill of a missing version = %v", err)
 	}
 }
 
