@@ -196,24 +196,11 @@ func (s *Service) assumeRole(ctx context.Context, c *api.Call, in *assumeRoleInp
 	}
 
 	// Session policies: validated now, enforced on every later call.
-	var packed int
-	if in.Policy != "" {
-		p, err := policy.Parse([]byte(in.Policy), policy.KindSession)
-		if err != nil {
-			return nil, malformed(err)
-		}
-		packed = len(p.JSON())
-		in.Policy = string(p.JSON())
+	policyJSON, packed, err := s.sessionPolicies(ctx, in.Policy, in.PolicyArns)
+	if err != nil {
+		return nil, err
 	}
-	for _, a := range in.PolicyArns {
-		if _, err := s.cfg.IAM.GetPolicy(ctx, a); err != nil {
-			if errors.Is(err, store.ErrNotFound) {
-				return nil, awsproto.Errorf(400, "InvalidParameterValue", "Policy %s does not exist or is not attachable.", a)
-			}
-			return nil, fmt.Errorf("load session policy %s: %w", a, err)
-		}
-		packed += len(a)
-	}
+	in.Policy = policyJSON
 
 	// Session tags need sts:TagSession; transitive tags of a chained
 	// session carry over and cannot be overridden.
@@ -318,4 +305,29 @@ func malformed(err error) error {
 		return awsproto.Errorf(400, "MalformedPolicyDocument", "%s", pe.Message())
 	}
 	return awsproto.Errorf(400, "MalformedPolicyDocument", "Syntax errors in policy.")
+}
+
+// sessionPolicies validates the session policies of an AssumeRole or
+// AssumeRoleWithWebIdentity call: the inline policy is parsed and returned
+// in its compact form, each managed policy ARN must exist. packed is their
+// size toward the packed-policy limit.
+func (s *Service) sessionPolicies(ctx context.Context, doc string, arns []string) (policyJSON string, packed int, err error) {
+	if doc != "" {
+		p, err := policy.Parse([]byte(doc), policy.KindSession)
+		if err != nil {
+			return "", 0, malformed(err)
+		}
+		policyJSON = string(p.JSON())
+		packed = len(policyJSON)
+	}
+	for _, a := range arns {
+		if _, err := s.cfg.IAM.GetPolicy(ctx, a); err != nil {
+			if errors.Is(err, store.ErrNotFound) {
+				return "", 0, awsproto.Errorf(400, "InvalidParameterValue", "Policy %s does not exist or is not attachable.", a)
+			}
+			return "", 0, fmt.Errorf("load session policy %s: %w", a, err)
+		}
+		packed += len(a)
+	}
+	return policyJSON, packed, nil
 }

@@ -193,24 +193,11 @@ func (s *Service) assumeRoleWithWebIdentity(ctx context.Context, c *api.Call, in
 	if in.DurationSeconds > role.MaxSessionDuration {
 		return nil, awsproto.ValidationError("The requested DurationSeconds exceeds the MaxSessionDuration set for this role.")
 	}
-	packed := 0
-	if in.Policy != "" {
-		p, err := policy.Parse([]byte(in.Policy), policy.KindSession)
-		if err != nil {
-			return nil, malformed(err)
-		}
-		packed = len(p.JSON())
-		in.Policy = string(p.JSON())
+	policyJSON, packed, err := s.sessionPolicies(ctx, in.Policy, in.PolicyArns)
+	if err != nil {
+		return nil, err
 	}
-	for _, a := range in.PolicyArns {
-		if _, err := s.cfg.IAM.GetPolicy(ctx, a); err != nil {
-			if errors.Is(err, store.ErrNotFound) {
-				return nil, awsproto.Errorf(400, "InvalidParameterValue", "Policy %s does not exist or is not attachable.", a)
-			}
-			return nil, fmt.Errorf("load session policy %s: %w", a, err)
-		}
-		packed += len(a)
-	}
+	in.Policy = policyJSON
 	if packed > maxPackedPolicy {
 		return nil, awsproto.Errorf(400, "PackedPolicyTooLarge", "Packed size of the session policies and session tags exceeds the limit (%d%%).", packed*100/maxPackedPolicy)
 	}
