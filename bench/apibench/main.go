@@ -19,10 +19,11 @@ import (
 	"net/http"
 	"os"
 	"sort"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/bulwark-security/bulwark/bench/internal/creds"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
@@ -38,7 +39,7 @@ func main() {
 	dur := flag.Duration("d", 10*time.Second, "duration of each measurement")
 	flag.Parse()
 
-	akid, secret, err := readCredentials(*credsFile)
+	akid, secret, err := creds.Read(*credsFile)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "apibench:", err)
 		os.Exit(1)
@@ -214,27 +215,4 @@ func setup(ctx context.Context, endpoint string, hc *http.Client, akid, secret s
 	}
 	return keyPair{aws.ToString(k.AccessKey.AccessKeyId), aws.ToString(k.AccessKey.SecretAccessKey)},
 		"arn:aws:iam::" + acct + ":role/apibench-role", nil
-}
-
-func readCredentials(path string) (akid, secret string, err error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return "", "", fmt.Errorf("read credentials: %w", err)
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		k, v, ok := strings.Cut(line, "=")
-		if !ok {
-			continue
-		}
-		switch strings.TrimSpace(k) {
-		case "aws_access_key_id":
-			akid = strings.TrimSpace(v)
-		case "aws_secret_access_key":
-			secret = strings.TrimSpace(v)
-		}
-	}
-	if akid == "" || secret == "" {
-		return "", "", fmt.Errorf("%s: no aws_access_key_id/aws_secret_access_key", path)
-	}
-	return akid, secret, nil
 }

@@ -18,6 +18,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/bulwark-security/bulwark/bench/internal/creds"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
@@ -34,7 +36,7 @@ func main() {
 	flag.Parse()
 
 	mk := func(endpoint, file string) *sts.Client {
-		akid, secret, err := readCredentials(file)
+		akid, secret, err := creds.Read(file)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "auditbench:", err)
 			os.Exit(1)
@@ -123,28 +125,4 @@ func run(c *sts.Client, workers int, d time.Duration) (rps float64, p99 time.Dur
 	}
 	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
 	return float64(len(lat)) / el.Seconds(), lat[len(lat)*99/100], ne.Load()
-}
-
-// readCredentials reads profile bulwark's keys from a shared credentials file.
-func readCredentials(path string) (akid, secret string, err error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return "", "", err
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		k, v, ok := strings.Cut(line, "=")
-		if !ok {
-			continue
-		}
-		switch strings.TrimSpace(k) {
-		case "aws_access_key_id":
-			akid = strings.TrimSpace(v)
-		case "aws_secret_access_key":
-			secret = strings.TrimSpace(v)
-		}
-	}
-	if akid == "" || secret == "" {
-		return "", "", fmt.Errorf("%s: no access key", path)
-	}
-	return akid, secret, nil
 }
