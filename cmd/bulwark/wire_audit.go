@@ -8,6 +8,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/bulwark-security/bulwark/internal/audit"
 	"github.com/bulwark-security/bulwark/internal/audit/cloudtrail"
 	"github.com/bulwark-security/bulwark/internal/store"
@@ -71,7 +73,22 @@ func buildAudit(d *deps) (*parts, error) {
 		exporters = append(exporters, audit.NewExporter("webhook",
 			&audit.WebhookDestination{URL: cfg.AuditWebhookURL, Client: &http.Client{Timeout: 15 * time.Second}}, d.Logger, 4096))
 	}
-	trail, err := audit.NewTrail(audit.TrailConfig{Store: st, Logger: d.Logger, Exporters: exporters})
+	var journal *audit.Journal
+	if dir := cfg.AuditJournalDir(); dir != "" {
+		if !audit.JournalSupported {
+			return nil, errors.New("the audit journal needs advisory file locks, which this system lacks: give --audit-journal off")
+		}
+		// What a server that stopped without draining its journal left
+		// goes to the store before this server writes.
+		if _, err := audit.RecoverJournals(d.Ctx, dir, st, d.Logger); err != nil {
+			return nil, fmt.Errorf("recover the audit journal in %s (the server refuses to start while records it holds are not stored): %w", dir, err)
+		}
+		journal, err = audit.OpenJournal(dir, audit.JournalOptions{Sync: cfg.AuditJournalFsync})
+		if err != nil {
+			return nil, err
+		}
+	}
+	trail, err := audit.NewTrail(audit.TrailConfig{Store: st, Logger: d.Logger, Exporters: exporters, Journal: journal})
 	if err != nil {
 		return nil, err
 	}
@@ -80,7 +97,7 @@ func buildAudit(d *deps) (*parts, error) {
 		return nil, err
 	}
 	d.Logger.Info("audit trail", "chain", trail.ChainID(), "digest_interval", cfg.AuditDigestInterval,
-		"retention_days", cfg.AuditRetentionDays)
+		"retention_days", cfg.AuditRetentionDays, "journal", cfg.AuditJournalDir(), "journal_fsync", cfg.AuditJournalFsync)
 
 	run := func(ctx context.Context) error {
 		exportCtx, stopExports := context.WithCancel(context.WithoutCancel(ctx))
@@ -142,12 +159,19 @@ func buildAudit(d *deps) (*parts, error) {
 		}
 	}
 	return &parts{
-		Services: append(d.Services[:0:0], cloudtrail.Service(st)),
+		Services: append(d.Services[:0:0], cloudtrail.Service(st, trail.Flush)),
 		Routes: map[string]http.Handler{publicKeyRoute: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 			w.Header().Set("Content-Type", "application/x-pem-file")
 			_, _ = w.Write(audit.PublicKeyPEM(dig.CurrentSigner().PublicKey()))
 		})},
 		Run: run,
+		Collectors: []prometheus.Collector{prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "bulwark_audit_store_backlog_records",
+			Help: "Audit records durable in the journal that the store does not have yet (0 without a journal).",
+		}, func() float64 {
+			n, _ := trail.Backlog()
+			return float64(n)
+		})},
 		AfterReset: func(ctx context.Context) error {
 			// The store is empty: a new chain, and a new digest key.
 			trail.Reset()

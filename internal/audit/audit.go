@@ -94,11 +94,7 @@ const TimeFormat = "2006-01-02T15:04:05Z"
 // MarshalJSON writes the CloudTrail record. eventTime has whole seconds as
 // CloudTrail's does; a missing parameters element is null.
 func (e *Event) MarshalJSON() ([]byte, error) {
-	type plain Event
-	return json.Marshal(&struct {
-		*plain
-		EventTime string `json:"eventTime"`
-	}{(*plain)(e), e.EventTime.UTC().Format(TimeFormat)})
+	return e.AppendJSON(make([]byte, 0, 1024))
 }
 
 // UnmarshalJSON reads a record written by MarshalJSON.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -32,7 +31,21 @@ type TrailConfig struct {
 	// is busy): fewer, larger transactions cost far less CPU and I/O per
 	// record than one each. Zero means 1ms; negative disables it.
 	Linger time.Duration
+	// Journal, if set, is where a commit becomes durable (one write per
+	// group commit); an indexer copies the records to Store in large
+	// transactions behind the request path (see journal.go). Without it
+	// each group commit is a store transaction.
+	Journal *Journal
+	// IndexDelay is how long the indexer gathers records before a store
+	// transaction when nothing waits for them (Flush); zero means 20ms.
+	IndexDelay time.Duration
+	// MaxBacklog bounds the journaled records the store does not have yet
+	// (a store outage); beyond it Record fails. Zero means 100,000.
+	MaxBacklog int
 }
+
+// indexBatch bounds the records of one indexer transaction.
+const indexBatch = 1024
 
 // Trail is the durable, hash-chained audit sink. Record returns only once
 // the event is committed to the store, so the server answers no call whose
@@ -68,6 +81,30 @@ type Trail struct {
 	stale   bool   // a commit failed: reload the head before the next one
 	// newChain, if set, is the chain the next commit switches to (Reset).
 	newChain string
+	// The last record the store has (what digests sign): with a journal
+	// the indexer's progress, without one the last commit.
+	storedChain string
+	storedSeq   int64
+	storedHead  []byte
+
+	ix indexer // journal mode only
+}
+
+// indexer is the state of the goroutine that copies journaled records to
+// the store.
+type indexer struct {
+	mu       sync.Mutex
+	queue    []store.AuditRecord // journaled, not yet stored, in order
+	appended int64               // records journaled
+	indexed  int64               // records stored
+	err      error               // the last store error, nil after a success
+	gen      int64               // bumped by Reset, which drops the queue
+	progress chan struct{}       // closed (and replaced) when indexed grows or a store write fails
+
+	wake  chan struct{} // records queued
+	flush chan struct{} // a Flush waits: skip the gathering delay
+	stop  chan struct{} // Close: drain and return
+	done  chan struct{}
 }
 
 type pending struct {
@@ -99,10 +136,24 @@ func NewTrail(cfg TrailConfig) (*Trail, error) {
 	if cfg.Linger == 0 {
 		cfg.Linger = time.Millisecond
 	}
+	if cfg.IndexDelay <= 0 {
+		cfg.IndexDelay = 20 * time.Millisecond
+	}
+	if cfg.MaxBacklog <= 0 {
+		cfg.MaxBacklog = 100_000
+	}
 	id := NewChainID()
-	t := &Trail{cfg: cfg, chainID: id, head: Genesis(id)}
+	t := &Trail{cfg: cfg, chainID: id, head: Genesis(id), storedChain: id, storedHead: Genesis(id)}
 	t.idle = sync.NewCond(&t.qmu)
 	t.arrived = make(chan struct{}, 1)
+	if cfg.Journal != nil {
+		t.ix.progress = make(chan struct{})
+		t.ix.wake = make(chan struct{}, 1)
+		t.ix.flush = make(chan struct{}, 1)
+		t.ix.stop = make(chan struct{})
+		t.ix.done = make(chan struct{})
+		go t.indexLoop()
+	}
 	return t, nil
 }
 
@@ -113,11 +164,12 @@ func (t *Trail) ChainID() string {
 	return t.chainID
 }
 
-// Head returns the chain id, last committed seq and its hash.
+// Head returns the chain id, seq and hash of the last record the store
+// has: what a digest may sign, since verify reads the store.
 func (t *Trail) Head() (chainID string, seq int64, hash []byte) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return t.chainID, t.seq, append([]byte(nil), t.head...)
+	return t.storedChain, t.storedSeq, append([]byte(nil), t.storedHead...)
 }
 
 // Reset makes the trail start a new chain with its next record (after a
@@ -126,6 +178,14 @@ func (t *Trail) Reset() {
 	t.mu.Lock()
 	t.newChain = NewChainID()
 	t.mu.Unlock()
+	if t.cfg.Journal != nil {
+		// Records not yet stored went with the store.
+		t.ix.mu.Lock()
+		t.ix.indexed += int64(len(t.ix.queue))
+		t.ix.queue = nil
+		t.ix.gen++
+		t.ix.mu.Unlock()
+	}
 }
 
 // Record implements Sink: it returns nil once the event is durable. It
@@ -136,7 +196,7 @@ func (t *Trail) Reset() {
 // WriteTimeout): the call fails or succeeds with its record.
 func (t *Trail) Record(_ context.Context, e *Event) error {
 	normalize(e)
-	b, err := json.Marshal(e)
+	b, err := e.AppendJSON(make([]byte, 0, 1024))
 	if err != nil {
 		return fmt.Errorf("encode audit record: %w", err)
 	}
@@ -200,14 +260,162 @@ func (t *Trail) Record(_ context.Context, e *Event) error {
 }
 
 // Close waits for the commits in progress and refuses further records
-// (ErrClosed).
+// (ErrClosed). With a journal it then gives the indexer up to WriteTimeout
+// to store what is journaled, and deletes the journal if it did (else the
+// next start recovers it).
 func (t *Trail) Close() {
 	t.qmu.Lock()
+	already := t.closed
 	t.closed = true
 	for t.committing {
 		t.idle.Wait()
 	}
 	t.qmu.Unlock()
+	if t.cfg.Journal == nil || already {
+		return
+	}
+	close(t.ix.stop)
+	<-t.ix.done
+	t.ix.mu.Lock()
+	drained := t.ix.indexed == t.ix.appended
+	left := t.ix.appended - t.ix.indexed
+	t.ix.mu.Unlock()
+	if !drained {
+		t.cfg.Logger.Error("audit records left in the journal, not yet in the store; the next start stores them",
+			"records", left, "journal", t.cfg.Journal.Dir())
+	}
+	if err := t.cfg.Journal.Close(drained); err != nil {
+		t.cfg.Logger.Error("close audit journal", "err", err)
+	}
+}
+
+// Flush waits until the store has every record committed before the call
+// (a no-op without a journal, where commits go to the store): LookupEvents
+// reads its own writes.
+func (t *Trail) Flush(ctx context.Context) error {
+	if t.cfg.Journal == nil {
+		return nil
+	}
+	t.ix.mu.Lock()
+	target := t.ix.appended
+	for t.ix.indexed < target {
+		ch := t.ix.progress
+		t.ix.mu.Unlock()
+		select {
+		case t.ix.flush <- struct{}{}:
+		default:
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return fmt.Errorf("wait for the audit store: %w", ctx.Err())
+		case <-t.ix.done:
+			return ErrClosed
+		}
+		t.ix.mu.Lock()
+	}
+	t.ix.mu.Unlock()
+	return nil
+}
+
+// Backlog is how many journaled records the store does not have yet, and
+// the last error storing them (nil once a write succeeds).
+func (t *Trail) Backlog() (int64, error) {
+	t.ix.mu.Lock()
+	defer t.ix.mu.Unlock()
+	return t.ix.appended - t.ix.indexed, t.ix.err
+}
+
+// indexLoop copies journaled records to the store: it waits for records,
+// gathers for IndexDelay unless a Flush waits (larger transactions cost
+// less per record), and stores them in order, retrying with backoff while
+// the store fails. On stop it drains for up to WriteTimeout.
+func (t *Trail) indexLoop() {
+	defer close(t.ix.done)
+	var deadline time.Time // set once stopping
+	backoff := 50 * time.Millisecond
+	for {
+		select {
+		case <-t.ix.wake:
+			t.gather()
+		case <-t.ix.stop:
+			deadline = time.Now().Add(t.cfg.WriteTimeout)
+		}
+		for {
+			t.ix.mu.Lock()
+			n := min(len(t.ix.queue), indexBatch)
+			batch, gen := t.ix.queue[:n:n], t.ix.gen
+			t.ix.mu.Unlock()
+			if n == 0 {
+				break
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), t.cfg.WriteTimeout)
+			err := t.cfg.Store.AppendAuditRecords(ctx, batch)
+			cancel()
+			t.ix.mu.Lock()
+			if err != nil {
+				t.ix.err = err
+			} else {
+				t.ix.err = nil
+				// Reset may have dropped the queue meanwhile.
+				if gen == t.ix.gen {
+					t.ix.queue = t.ix.queue[n:]
+					if len(t.ix.queue) == 0 {
+						t.ix.queue = nil
+					}
+					t.ix.indexed += int64(n)
+					last := batch[n-1]
+					t.mu.Lock()
+					t.storedChain, t.storedSeq, t.storedHead = last.ChainID, last.Seq, last.Hash
+					t.mu.Unlock()
+				}
+			}
+			close(t.ix.progress)
+			t.ix.progress = make(chan struct{})
+			indexed := t.ix.indexed
+			t.ix.mu.Unlock()
+			if err == nil {
+				backoff = 50 * time.Millisecond
+				t.cfg.Journal.Release(indexed)
+				continue
+			}
+			t.cfg.Logger.Error("audit store write failed; records stay in the journal and are retried",
+				"records", n, "retry_in", backoff, "err", err)
+			if !deadline.IsZero() && time.Now().Add(backoff).After(deadline) {
+				return
+			}
+			select {
+			case <-time.After(backoff):
+			case <-t.ix.flush: // someone waits: try again now
+			case <-t.ix.stop:
+				if deadline.IsZero() {
+					deadline = time.Now().Add(t.cfg.WriteTimeout)
+				}
+			}
+			backoff = min(2*backoff, 5*time.Second)
+		}
+		if !deadline.IsZero() {
+			return
+		}
+	}
+}
+
+// gather waits up to IndexDelay for a full batch, unless a Flush waits or
+// the trail closes.
+func (t *Trail) gather() {
+	t.ix.mu.Lock()
+	n := len(t.ix.queue)
+	t.ix.mu.Unlock()
+	if n >= indexBatch {
+		return
+	}
+	timer := time.NewTimer(t.cfg.IndexDelay)
+	defer timer.Stop()
+	select {
+	case <-timer.C:
+	case <-t.ix.flush:
+	case <-t.ix.stop:
+	}
 }
 
 // commit chains and stores one batch and answers its callers.
@@ -252,19 +460,31 @@ func (t *Trail) commitErr(ctx context.Context, batch []*pending) error {
 		prev = r.Hash
 		recs[i] = r
 	}
-	if err := t.cfg.Store.AppendAuditRecords(ctx, recs); err != nil {
+	if t.cfg.Journal != nil {
+		if err := t.journal(recs); err != nil {
+			return err
+		}
 		t.mu.Lock()
 		if t.chainID == chainID {
-			t.stale = true
+			t.seq, t.head = recs[len(recs)-1].Seq, prev
 		}
 		t.mu.Unlock()
-		return fmt.Errorf("append %d audit records: %w", len(recs), err)
+	} else {
+		if err := t.cfg.Store.AppendAuditRecords(ctx, recs); err != nil {
+			t.mu.Lock()
+			if t.chainID == chainID {
+				t.stale = true
+			}
+			t.mu.Unlock()
+			return fmt.Errorf("append %d audit records: %w", len(recs), err)
+		}
+		t.mu.Lock()
+		if t.chainID == chainID {
+			t.seq, t.head, t.stale = recs[len(recs)-1].Seq, prev, false
+			t.storedChain, t.storedSeq, t.storedHead = chainID, t.seq, prev
+		}
+		t.mu.Unlock()
 	}
-	t.mu.Lock()
-	if t.chainID == chainID {
-		t.seq, t.head, t.stale = recs[len(recs)-1].Seq, prev, false
-	}
-	t.mu.Unlock()
 	if len(t.cfg.Exporters) > 0 {
 		lines := make([][]byte, len(recs))
 		for i := range recs {
@@ -273,6 +493,30 @@ func (t *Trail) commitErr(ctx context.Context, batch []*pending) error {
 		for _, x := range t.cfg.Exporters {
 			x.Offer(lines)
 		}
+	}
+	return nil
+}
+
+// journal makes recs durable in the journal and queues them for the
+// store. It refuses them when the store is too far behind (fail closed: a
+// store outage must not grow the journal without bound).
+func (t *Trail) journal(recs []store.AuditRecord) error {
+	t.ix.mu.Lock()
+	behind, lastErr := t.ix.appended-t.ix.indexed, t.ix.err
+	t.ix.mu.Unlock()
+	if behind+int64(len(recs)) > int64(t.cfg.MaxBacklog) {
+		return fmt.Errorf("audit store is %d records behind the journal (last error: %v)", behind, lastErr)
+	}
+	if err := t.cfg.Journal.Append(recs); err != nil {
+		return err
+	}
+	t.ix.mu.Lock()
+	t.ix.queue = append(t.ix.queue, recs...)
+	t.ix.appended += int64(len(recs))
+	t.ix.mu.Unlock()
+	select {
+	case t.ix.wake <- struct{}{}:
+	default:
 	}
 	return nil
 }

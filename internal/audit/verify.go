@@ -59,6 +59,10 @@ type Report struct {
 	Digests  int64            `json:"digests"`
 	Problems []Problem        `json:"problems"`
 	Unsigned map[string]int64 `json:"unsigned,omitempty"`
+	// Journaled counts records a server's journal holds that the store
+	// lacks (set by the caller, see InspectJournals): a running server
+	// stores them within moments, a stopped one at its next start.
+	Journaled int `json:"journaled,omitempty"`
 }
 
 // OK reports whether the trail verified.

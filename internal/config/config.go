@@ -12,6 +12,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"path/filepath"
 	"regexp"
 	"sort"
 	"strconv"
@@ -59,6 +60,12 @@ type Server struct {
 	AuditExportDir      string
 	AuditExportRotate   int64
 	AuditWebhookURL     string
+	// AuditJournal is the trail's journal: "auto" (a directory in the data
+	// directory when the store is a SQLite file), "off" (each group commit
+	// is a store transaction) or a directory; AuditJournalFsync fsyncs
+	// each commit to it.
+	AuditJournal      string
+	AuditJournalFsync bool
 	// Detect overrides detector thresholds ("name=value,..."; parsed by
 	// package detect when the server is built).
 	Detect string
@@ -153,6 +160,8 @@ var settings = []setting{
 		return nil
 	}},
 	{name: "audit-webhook-url", def: "", usage: "http(s) `URL` that receives every audit record (POSTed in JSON-lines batches, retried; off if empty)", set: str(func(s *Server) *string { return &s.AuditWebhookURL })},
+	{name: "audit-journal", def: "auto", usage: "where audit records become durable before the store has them: `auto` (a journal in the data directory when the store is a SQLite file), off, or a directory", set: str(func(s *Server) *string { return &s.AuditJournal })},
+	{name: "audit-journal-fsync", def: "false", usage: "fsync each audit journal commit (survives a power loss, not only a crash; slower)", set: boolean(func(s *Server) *bool { return &s.AuditJournalFsync })},
 	{name: "detect", def: "", usage: "detector `thresholds` as name=value pairs separated by commas (signature_failures=10,signature_window=5m,...; see the README)", set: str(func(s *Server) *string { return &s.Detect })},
 	{name: "audit-disable-for-benchmark", envOnly: true, def: "false", set: boolean(func(s *Server) *bool { return &s.AuditDisableForBenchmark })},
 }
@@ -312,6 +321,9 @@ func (s *Server) finish() error {
 	if s.AuditDisableForBenchmark && (err != nil || !IsLoopback(host)) {
 		errs = append(errs, errors.New("BULWARK_AUDIT_DISABLE_FOR_BENCHMARK is for benchmarks on a loopback address only"))
 	}
+	if s.AuditJournal == "" {
+		errs = append(errs, errors.New("audit journal: give auto, off or a directory"))
+	}
 	if s.DevToken != "" && !s.Dev {
 		errs = append(errs, errors.New("BULWARK_DEV_TOKEN is only accepted with --dev"))
 	}
@@ -323,6 +335,24 @@ func (s *Server) finish() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// AuditJournalDir is the audit journal's directory, or "" for none:
+// "auto" keeps one in the data directory for a SQLite file store (not for
+// an in-memory or PostgreSQL store, where servers share the store of
+// record), "off" keeps none.
+func (s *Server) AuditJournalDir() string {
+	switch s.AuditJournal {
+	case "off":
+		return ""
+	case "auto", "":
+		if !strings.HasPrefix(s.Store, "sqlite:") || strings.HasSuffix(s.Store, ":memory:") {
+			return ""
+		}
+		return filepath.Join(s.DataDir, "audit-journal")
+	default:
+		return s.AuditJournal
+	}
 }
 
 // IsLoopback reports whether a listen host is a loopback address or

@@ -19,7 +19,7 @@ func TestDefaults(t *testing.T) {
 	want := Server{Listen: "127.0.0.1:4747", DataDir: "./bulwark-data", Region: "us-east-1", AccountID: DefaultAccountID,
 		Store: "sqlite://./bulwark-data/bulwark.db", LogFormat: "text", LogLevel: "info",
 		MaxBodyBytes: 1 << 20, ShutdownTimeout: 30 * time.Second,
-		AuditDigestInterval: time.Minute, AuditExportRotate: 64 << 20}
+		AuditDigestInterval: time.Minute, AuditExportRotate: 64 << 20, AuditJournal: "auto"}
 	if *s != want {
 		t.Fatalf("defaults = %+v\nwant %+v", *s, want)
 	}
@@ -114,5 +114,21 @@ func TestAllowed(t *testing.T) {
 	s, err := LoadServer([]string{"--dev"}, env(nil), io.Discard)
 	if err != nil || s.AccountID != DevAccountID || s.Store != "sqlite::memory:" {
 		t.Fatalf("dev defaults: %v %+v", err, s)
+	}
+}
+
+func TestAuditJournalDir(t *testing.T) {
+	for _, c := range []struct{ journal, store, want string }{
+		{"auto", "sqlite://d/bulwark.db", filepath.Join("d", "audit-journal")},
+		{"auto", "sqlite:d/bulwark.db", filepath.Join("d", "audit-journal")},
+		{"auto", "sqlite::memory:", ""},
+		{"auto", "postgres://u@h/db", ""},
+		{"off", "sqlite://d/bulwark.db", ""},
+		{"/var/lib/bulwark/journal", "postgres://u@h/db", "/var/lib/bulwark/journal"},
+	} {
+		s := Server{DataDir: "d", AuditJournal: c.journal, Store: c.store}
+		if got := s.AuditJournalDir(); got != c.want {
+			t.Errorf("journal %q, store %q: dir %q, want %q", c.journal, c.store, got, c.want)
+		}
 	}
 }

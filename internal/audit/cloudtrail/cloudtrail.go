@@ -26,9 +26,12 @@ import (
 // TargetPrefix is CloudTrail's X-Amz-Target prefix.
 const TargetPrefix = "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101"
 
-// Service returns the CloudTrail service over the audit store.
-func Service(st store.Audit) *api.Service {
-	s := &svc{st: st}
+// Service returns the CloudTrail service over the audit store. flush, if
+// not nil, is called before each lookup and waits until the store has every
+// record committed so far (the trail's journal is stored behind the request
+// path), so a caller finds the calls it just made.
+func Service(st store.Audit, flush func(context.Context) error) *api.Service {
+	s := &svc{st: st, flush: flush}
 	return &api.Service{
 		SigningName:        "cloudtrail",
 		EventSource:        "cloudtrail.amazonaws.com",
@@ -47,7 +50,14 @@ func Service(st store.Audit) *api.Service {
 	}
 }
 
-type svc struct{ st store.Audit }
+type svc struct {
+	st    store.Audit
+	flush func(context.Context) error
+}
+
+// flushTimeout bounds how long a lookup waits for the audit store to catch
+// up with the journal.
+const flushTimeout = 2 * time.Second
 
 // Limits from the CloudTrail API reference.
 const (
@@ -190,6 +200,13 @@ func decodeToken(tok string) (*store.AuditCursor, error) {
 }
 
 func (s *svc) lookupEvents(ctx context.Context, c *api.Call, in *lookupInput) (any, error) {
+	if s.flush != nil {
+		fctx, cancel := context.WithTimeout(ctx, flushTimeout)
+		// If the store cannot catch up in time (an outage), answer from
+		// what it has, as CloudTrail's own lookups lag delivery.
+		_ = s.flush(fctx)
+		cancel()
+	}
 	q := store.AuditQuery{AccountID: c.Principal.AccountID, Limit: defaultMaxResults}
 	if in.MaxResults != nil {
 		q.Limit = *in.MaxResults

@@ -89,7 +89,7 @@ func FuzzDecodeToken(f *testing.F) {
 }
 
 func TestServiceTable(t *testing.T) {
-	s := Service(nil)
+	s := Service(nil, nil)
 	if _, err := api.NewRegistry(s); err != nil {
 		t.Fatal(err)
 	}
