@@ -1,7 +1,6 @@
 package audit
 
 import (
-	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"encoding/xml"
@@ -229,23 +228,55 @@ func render(v reflect.Value, extra []string, depth int) any {
 var secretHints = []string{"secret", "password", "token", "plaintext", "privatekey", "passphrase", "samlassertion",
 	"keymaterial", "otp", "mfacode", "authenticationcode", "signature"}
 
+// mayHoldSecret reports whether JSON text could name a secret-bearing
+// field: it mentions a secret hint in any ASCII case, or it holds an
+// escape or a non-ASCII byte (a key spelled "pa\u0073sword", or with a
+// letter that lower-cases to an ASCII one, would hide from the scan).
+// It allocates nothing: it runs for every record.
+func mayHoldSecret(raw []byte) bool {
+	for i := 0; i < len(raw); i++ {
+		c := raw[i]
+		if c >= utf8.RuneSelf || c == '\\' {
+			return true
+		}
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		switch c {
+		case 's', 'p', 't', 'k', 'o', 'm', 'a':
+			for _, h := range secretHints {
+				if h[0] == c && len(raw)-i >= len(h) && asciiEqualFold(raw[i:i+len(h)], h) {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+// asciiEqualFold compares ASCII b with lower-case ASCII h.
+func asciiEqualFold(b []byte, h string) bool {
+	for j := 0; j < len(h); j++ {
+		c := b[j]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != h[j] {
+			return false
+		}
+	}
+	return true
+}
+
 // Rerender hides secret-bearing fields in already rendered JSON (from a
 // producer that did not use Render). It is a no-op, without parsing, for
-// JSON that mentions no secret-looking name, and idempotent. Invalid JSON
-// is dropped (nil): fail closed.
+// JSON that cannot name a secret-looking field (mayHoldSecret), and
+// idempotent. Invalid JSON is dropped (nil): fail closed.
 func Rerender(raw json.RawMessage) json.RawMessage {
 	if len(raw) == 0 {
 		return raw
 	}
-	lower := bytes.ToLower(raw)
-	hit := false
-	for _, h := range secretHints {
-		if bytes.Contains(lower, []byte(h)) {
-			hit = true
-			break
-		}
-	}
-	if !hit {
+	if !mayHoldSecret(raw) {
 		if !json.Valid(raw) {
 			return nil
 		}

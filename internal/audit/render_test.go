@@ -140,6 +140,13 @@ func TestRerenderHidesWhatAProducerLeft(t *testing.T) {
 	if Rerender(json.RawMessage(`{"a":`)) != nil {
 		t.Fatal("kept invalid JSON")
 	}
+	// Keys that hide from a byte scan: a JSON escape, a Unicode letter
+	// that lower-cases to ASCII (U+212A KELVIN SIGN to "k").
+	for _, sneaky := range []string{`{"pa\u0073sword":"hunter2"}`, "{\"private\u212Aey\":\"hunter2\"}", `{"Pass\u0077ORD":"hunter2"}`} {
+		if out := string(Rerender(json.RawMessage(sneaky))); strings.Contains(out, "hunter2") {
+			t.Errorf("Rerender(%s) = %s", sneaky, out)
+		}
+	}
 	// The trail applies it to every producer's event.
 	st := &memAudit{}
 	tr := newTestTrail(t, st)
