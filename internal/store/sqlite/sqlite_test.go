@@ -101,6 +101,7 @@ func TestFileModesAndPragmas(t *testing.T) {
 		name, want string
 	}{
 		{"w", "journal_mode", "wal"},
+		{"w", "page_size", "16384"},
 		{"w", "foreign_keys", "1"},
 		{"w", "synchronous", "1"},
 		{"w", "busy_timeout", "5000"},
