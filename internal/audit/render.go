@@ -78,7 +78,8 @@ func Render(v any, extra []string) json.RawMessage {
 	if v == nil {
 		return nil
 	}
-	out := render(reflect.ValueOf(v), extra, 0)
+	r := renderer{extra: extra}
+	out := r.render(reflect.ValueOf(v), 0)
 	if out == nil {
 		return nil
 	}
@@ -103,7 +104,16 @@ var (
 	rawType     = reflect.TypeFor[json.RawMessage]()
 )
 
-func render(v reflect.Value, extra []string, depth int) any {
+// renderer renders one value; with collect set it also gathers the string
+// values it hides (HiddenValues).
+type renderer struct {
+	extra   []string
+	collect bool
+	hidden  []string
+}
+
+func (r *renderer) render(v reflect.Value, depth int) any {
+	extra := r.extra
 	if depth > maxDepth || !v.IsValid() {
 		return nil
 	}
@@ -125,7 +135,7 @@ func render(v reflect.Value, extra []string, depth int) any {
 		if json.Unmarshal(v.Bytes(), &x) != nil {
 			return nil
 		}
-		return renderGeneric(x, extra, depth+1)
+		return r.renderGeneric(x, depth+1)
 	}
 	switch v.Kind() {
 	case reflect.String:
@@ -153,7 +163,7 @@ func render(v reflect.Value, extra []string, depth int) any {
 		}
 		out := make([]any, 0, v.Len())
 		for i := 0; i < v.Len(); i++ {
-			if x := render(v.Index(i), extra, depth+1); x != nil {
+			if x := r.render(v.Index(i), depth+1); x != nil {
 				out = append(out, x)
 			}
 		}
@@ -172,9 +182,10 @@ func render(v reflect.Value, extra []string, depth int) any {
 			name := fieldName(k)
 			if secretName(k, extra) || secretName(name, extra) {
 				out[name] = Hidden
+				r.gather(iter.Value(), depth+1)
 				continue
 			}
-			if x := render(iter.Value(), extra, depth+1); x != nil {
+			if x := r.render(iter.Value(), depth+1); x != nil {
 				out[name] = x
 			}
 		}
@@ -198,10 +209,11 @@ func render(v reflect.Value, extra []string, depth int) any {
 			if secretName(name, extra) {
 				if !v.Field(i).IsZero() {
 					out[name] = Hidden
+					r.gather(v.Field(i), depth+1)
 				}
 				continue
 			}
-			x := render(v.Field(i), extra, depth+1)
+			x := r.render(v.Field(i), depth+1)
 			if x == nil {
 				continue
 			}
@@ -221,6 +233,80 @@ func render(v reflect.Value, extra []string, depth int) any {
 		return out
 	}
 	return nil
+}
+
+// gather collects the strings in a hidden value (with collect set).
+func (r *renderer) gather(v reflect.Value, depth int) {
+	if !r.collect || depth > maxDepth || !v.IsValid() {
+		return
+	}
+	for v.Kind() == reflect.Pointer || v.Kind() == reflect.Interface {
+		if v.IsNil() {
+			return
+		}
+		v = v.Elem()
+	}
+	switch v.Kind() {
+	case reflect.String:
+		if v.Len() > 0 {
+			r.hidden = append(r.hidden, v.String())
+		}
+	case reflect.Slice, reflect.Array:
+		if v.Type().Elem().Kind() == reflect.Uint8 {
+			if v.Len() > 0 && v.Kind() == reflect.Slice {
+				b := v.Bytes()
+				r.hidden = append(r.hidden, string(b), base64.StdEncoding.EncodeToString(b))
+			}
+			return
+		}
+		for i := 0; i < v.Len(); i++ {
+			r.gather(v.Index(i), depth+1)
+		}
+	case reflect.Map:
+		iter := v.MapRange()
+		for iter.Next() {
+			r.gather(iter.Value(), depth+1)
+		}
+	case reflect.Struct:
+		for i := 0; i < v.NumField(); i++ {
+			if v.Type().Field(i).IsExported() {
+				r.gather(v.Field(i), depth+1)
+			}
+		}
+	}
+}
+
+// HiddenValues returns the string values Render hides in v: what an
+// error message must not repeat (RedactMessage).
+func HiddenValues(v any, extra []string) []string {
+	if v == nil {
+		return nil
+	}
+	r := renderer{extra: extra, collect: true}
+	r.render(reflect.ValueOf(v), 0)
+	return r.hidden
+}
+
+// minRedact is the shortest hidden value RedactMessage replaces in place;
+// a message holding a shorter one is replaced whole (replacing every "ab"
+// in a message would leave nothing readable, and keeping it would not hide
+// the value).
+const minRedact = 4
+
+// RedactMessage hides in an error message every value Render hid in the
+// call's input: a validation message that echoes its input ("Value 'x' at
+// 'password' ...") must not carry a secret into the trail.
+func RedactMessage(msg string, hidden []string) string {
+	for _, h := range hidden {
+		if h == "" || !strings.Contains(msg, h) {
+			continue
+		}
+		if len(h) < minRedact {
+			return Hidden
+		}
+		msg = strings.ReplaceAll(msg, h, Hidden)
+	}
+	return msg
 }
 
 // secretHints are the words of secretName's rules; JSON without any of
@@ -286,7 +372,8 @@ func Rerender(raw json.RawMessage) json.RawMessage {
 	if json.Unmarshal(raw, &x) != nil {
 		return nil
 	}
-	out := renderGeneric(x, nil, 0)
+	var r renderer
+	out := r.renderGeneric(x, 0)
 	if out == nil {
 		return nil
 	}
@@ -298,7 +385,8 @@ func Rerender(raw json.RawMessage) json.RawMessage {
 }
 
 // renderGeneric redacts decoded JSON (a json.RawMessage field).
-func renderGeneric(x any, extra []string, depth int) any {
+func (r *renderer) renderGeneric(x any, depth int) any {
+	extra := r.extra
 	if depth > maxDepth {
 		return nil
 	}
@@ -309,9 +397,12 @@ func renderGeneric(x any, extra []string, depth int) any {
 			name := fieldName(k)
 			if secretName(k, extra) {
 				out[name] = Hidden
+				if r.collect {
+					r.gather(reflect.ValueOf(v), depth+1)
+				}
 				continue
 			}
-			if y := renderGeneric(v, extra, depth+1); y != nil {
+			if y := r.renderGeneric(v, depth+1); y != nil {
 				out[name] = y
 			}
 		}
@@ -319,7 +410,7 @@ func renderGeneric(x any, extra []string, depth int) any {
 	case []any:
 		out := make([]any, 0, len(x))
 		for _, v := range x {
-			if y := renderGeneric(v, extra, depth+1); y != nil {
+			if y := r.renderGeneric(v, depth+1); y != nil {
 				out = append(out, y)
 			}
 		}

@@ -2,6 +2,7 @@ package audit
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"encoding/xml"
 	"strings"
@@ -159,5 +160,37 @@ func TestRerenderHidesWhatAProducerLeft(t *testing.T) {
 	}
 	if rep := verify(t, st, testSigner()); !rep.OK() {
 		t.Fatal(rep.Problems)
+	}
+}
+
+func TestRedactMessage(t *testing.T) {
+	in := &struct {
+		Name         string
+		SecretString string
+		Nested       struct{ Password string }
+		Blob         []byte `json:"SecretBinary"`
+		Extra        string
+	}{Name: "db-creds", SecretString: "s3cr3t-value", Blob: []byte("bin-secret")}
+	in.Nested.Password = "hunter22"
+	hidden := HiddenValues(in, []string{"Extra"})
+	in.Extra = "ab"
+	short := HiddenValues(in, []string{"Extra"})
+	for _, c := range []struct {
+		msg, want string
+		hidden    []string
+	}{
+		{"Value 's3cr3t-value' at 'secretString' failed", "Value '" + Hidden + "' at 'secretString' failed", hidden},
+		{"bad password hunter22 for db-creds", "bad password " + Hidden + " for db-creds", hidden},
+		{"blob " + base64.StdEncoding.EncodeToString([]byte("bin-secret")), "blob " + Hidden, hidden},
+		{"nothing to hide in db-creds", "nothing to hide in db-creds", hidden},
+		// A short hidden value hides the whole message.
+		{"value ab rejected", Hidden, short},
+	} {
+		if got := RedactMessage(c.msg, c.hidden); got != c.want {
+			t.Errorf("RedactMessage(%q) = %q, want %q", c.msg, got, c.want)
+		}
+	}
+	if HiddenValues(nil, nil) != nil || len(HiddenValues(&struct{ A string }{"x"}, nil)) != 0 {
+		t.Error("values hidden where nothing is secret")
 	}
 }

@@ -17,7 +17,7 @@ import (
 	"github.com/bulwark-security/bulwark/internal/sigv4"
 )
 
-type findIn struct{ Name string }
+type findIn struct{ Name, Password string }
 
 func restService() *api.Service {
 	return &api.Service{
@@ -27,8 +27,11 @@ func restService() *api.Service {
 			api.Define(api.Action{Name: "Find", IAMAction: "hub:Find", Access: api.AccessRead, HTTPMethod: "POST", HTTPPath: "/things"},
 				func(*api.Call, *findIn) []string { return []string{"arn:aws:hub:us-east-1:111122223333:hub/default"} },
 				func(_ context.Context, c *api.Call, in *findIn) (any, error) {
-					if in.Name == "bad" {
+					switch in.Name {
+					case "bad":
 						return nil, awsproto.Errorf(400, "InvalidInputException", "Name is bad")
+					case "echo": // a validation message that repeats its input
+						return nil, awsproto.Errorf(400, "InvalidInputException", "Password '%s' is too weak for %s", in.Password, in.Name)
 					}
 					return map[string]string{"Name": in.Name, "Caller": c.Principal.ARN}, nil
 				}),
@@ -71,6 +74,7 @@ func TestRESTJSONProtocol(t *testing.T) {
 		{"wrong content type", rootKey, "POST", "/things", "text/plain", `{}`, false, 400, "SerializationException"},
 		{"bad json", rootKey, "POST", "/things", "application/json", `{"Name":`, false, 400, "SerializationException"},
 		{"handler error", rootKey, "POST", "/things", "application/json", `{"Name":"bad"}`, false, 400, "InvalidInputException"},
+		{"error echoes a secret", rootKey, "POST", "/things", "application/json", `{"Name":"echo","Password":"correct-horse"}`, false, 400, "InvalidInputException"},
 		{"denied", userKey, "POST", "/things", "application/json", `{"Name":"n"}`, false, 403, "AccessDeniedException"},
 		{"bad signature", rootKey, "POST", "/things", "application/json", `{"Name":"n"}`, true, 400, "InvalidSignatureException"},
 	}
@@ -113,6 +117,15 @@ func TestRESTJSONProtocol(t *testing.T) {
 	if len(evs) != len(cases) || evs[0].EventName != "Find" || evs[0].EventSource != "hub.amazonaws.com" ||
 		evs[len(evs)-1].ErrorCode != "SignatureDoesNotMatch" {
 		t.Fatalf("audit events: %+v", evs)
+	}
+	// The trail never repeats a hidden value, not even in an error message.
+	for _, e := range evs {
+		if b, _ := e.AppendJSON(nil); strings.Contains(string(b), "correct-horse") {
+			t.Fatalf("a hidden value reached the trail: %s", b)
+		}
+	}
+	if m := evs[8].ErrorMessage; m != "Password '"+audit.Hidden+"' is too weak for echo" {
+		t.Fatalf("redacted error message %q", m)
 	}
 	// The JSON 1.1 service still answers as before.
 	w, out := jsonCall(t, s, rootKey, "things.GetThing", `{"ThingId":"t1"}`)

@@ -430,6 +430,11 @@ func (s *Server) event(c *api.Call, tr *trace, err error) *audit.Event {
 	if err != nil {
 		e := awsproto.As(err)
 		ev.ErrorCode, ev.ErrorMessage = e.Code, e.Message
+		if tr.op != nil && e.Message != "" {
+			// A message that echoes the input must not carry a value the
+			// record hides.
+			ev.ErrorMessage = audit.RedactMessage(e.Message, audit.HiddenValues(tr.op.Input, hidden))
+		}
 	} else if tr.result != nil {
 		ev.ResponseElements = audit.Render(tr.result, hidden)
 	}
