@@ -37,7 +37,11 @@ func init() {
 		if err != nil {
 			return nil, err
 		}
-		eng, err := respond.New(respond.Config{Store: rst, Keys: d.Store, IAM: d.IAM,
+		fst, ok := d.Store.(store.Findings)
+		if !ok {
+			return nil, fmt.Errorf("store %T does not implement the findings store", d.Store)
+		}
+		eng, err := respond.New(respond.Config{Store: rst, Keys: d.Store, IAM: d.IAM, Findings: fst,
 			Forget: d.Resolver.Forget, Invalidate: d.Source.Invalidate, Publisher: snsPublisher{sns},
 			Audit: d.Audit, Region: d.Config.Region, Logger: d.Logger.With("component", "respond")})
 		if err != nil {

@@ -7,7 +7,10 @@
 // Each action runs at most once per finding and rule: matching enqueues one
 // execution row per action, keyed by (account, rule, finding, action
 // index), in the store; workers on any server lease due rows, run them,
-// retry failures with backoff and record the outcome. Every attempt is
+// retry failures with backoff and record the outcome. Findings reach the
+// engine as they are written (Observe, an in-memory queue) and, for what
+// that misses (a full queue, a crash, another server), from a periodic
+// sweep of the store's NEW findings. Every attempt is
 // recorded in the audit trail as the IAM or SNS call it amounts to, made by
 // the "AWSService" identity bulwark-response.
 package respond
@@ -71,6 +74,14 @@ type Config struct {
 	RetryBase time.Duration
 	// QueueSize bounds findings waiting to be matched (default 1024).
 	QueueSize int
+	// Findings, if set, is swept for new findings the live path missed
+	// (a full queue, a crash between a finding's commit and its match, a
+	// finding written by another server that stopped): at start every NEW
+	// active finding, then every SweepEvery those updated since the last
+	// sweep. Matching is idempotent, so a finding seen twice acts once.
+	Findings store.Findings
+	// SweepEvery is how often Findings is swept (default 1 minute).
+	SweepEvery time.Duration
 }
 
 // Engine matches findings against rules and runs the actions.
@@ -89,8 +100,9 @@ type Engine struct {
 }
 
 type namedRule struct {
-	name string
-	rule *Rule
+	name    string
+	rule    *Rule
+	updated time.Time // when the rule was last written
 }
 
 // rulesTTL bounds how stale another server's rule changes can be here.
@@ -109,6 +121,9 @@ func New(cfg Config) (*Engine, error) {
 	}
 	if cfg.Owner == "" {
 		cfg.Owner = fmt.Sprintf("respond-%016x", rand.Uint64())
+	}
+	if cfg.SweepEvery <= 0 {
+		cfg.SweepEvery = time.Minute
 	}
 	if cfg.Poll <= 0 {
 		cfg.Poll = time.Second
@@ -177,7 +192,7 @@ func (e *Engine) loadRules(ctx context.Context) (map[string][]namedRule, error) 
 			e.cfg.Logger.Error("respond: stored rule does not parse; skipped", "rule", r.Name, "account", r.AccountID, "err", err)
 			continue
 		}
-		m[r.AccountID] = append(m[r.AccountID], namedRule{name: r.Name, rule: parsed})
+		m[r.AccountID] = append(m[r.AccountID], namedRule{name: r.Name, rule: parsed, updated: r.UpdatedAt})
 	}
 	e.rules, e.rulesAt, e.rulesDirt = m, e.cfg.Now(), false
 	return m, nil
@@ -202,17 +217,21 @@ func changeKey(c *findings.Change) string {
 // HandleChange matches a changed finding like HandleFinding; a finding
 // that recurs after it was resolved is a new occurrence.
 func (e *Engine) HandleChange(ctx context.Context, c *findings.Change) (int, error) {
-	return e.handle(ctx, &c.Finding, changeKey(c))
+	return e.handle(ctx, &c.Finding, changeKey(c), time.Time{})
 }
 
 // HandleFinding matches a finding against its account's rules and
 // enqueues the actions of every matching rule (once per rule and finding).
 // It returns how many actions it enqueued.
 func (e *Engine) HandleFinding(ctx context.Context, f *findings.Finding) (int, error) {
-	return e.handle(ctx, f, FindingKey(f))
+	return e.handle(ctx, f, FindingKey(f), time.Time{})
 }
 
-func (e *Engine) handle(ctx context.Context, f *findings.Finding, key string) (int, error) {
+// handle enqueues the actions of f's matching rules under key; with a
+// non-zero asOf only rules last changed by then count (a sweep acts as the
+// live path would have when the finding changed, not with rules written
+// later).
+func (e *Engine) handle(ctx context.Context, f *findings.Finding, key string, asOf time.Time) (int, error) {
 	rules, err := e.loadRules(ctx)
 	if err != nil {
 		return 0, err
@@ -228,6 +247,9 @@ func (e *Engine) handle(ctx context.Context, f *findings.Finding, key string) (i
 	var es []store.ResponseExecution
 	now := e.cfg.Now()
 	for _, nr := range candidates {
+		if !asOf.IsZero() && nr.updated.After(asOf) {
+			continue
+		}
 		ok, err := nr.rule.Matches(doc)
 		if err != nil {
 			return 0, err
@@ -260,10 +282,21 @@ func (e *Engine) handle(ctx context.Context, f *findings.Finding, key string) (i
 func (e *Engine) Run(ctx context.Context) error {
 	t := time.NewTicker(e.cfg.Poll)
 	defer t.Stop()
+	var sweep <-chan time.Time
+	var sweptFrom time.Time // zero: the first sweep takes every NEW finding
+	if e.cfg.Findings != nil {
+		st := time.NewTicker(e.cfg.SweepEvery)
+		defer st.Stop()
+		sweep = st.C
+		sweptFrom = e.sweepOnce(ctx, sweptFrom)
+	}
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
+		case <-sweep:
+			sweptFrom = e.sweepOnce(ctx, sweptFrom)
+			continue
 		case c := <-e.queue:
 			if _, err := e.HandleChange(ctx, &c); err != nil && ctx.Err() == nil {
 				e.cfg.Logger.Error("respond: match finding", "finding", c.Finding.ID, "err", err)
@@ -275,6 +308,67 @@ func (e *Engine) Run(ctx context.Context) error {
 		if err := e.RunDue(ctx); err != nil && ctx.Err() == nil {
 			e.cfg.Logger.Error("respond: run actions", "err", err)
 		}
+	}
+}
+
+// sweepOverlap is how far back a sweep starts before the previous one
+// began: a finding committed while that sweep ran, with a clock a little
+// behind, is still seen.
+const sweepOverlap = time.Minute
+
+// sweepOnce sweeps and returns where the next sweep starts; it logs
+// failures (the next sweep starts from the same place).
+func (e *Engine) sweepOnce(ctx context.Context, from time.Time) time.Time {
+	started := e.cfg.Now()
+	n, err := e.Sweep(ctx, from)
+	if err != nil {
+		if ctx.Err() == nil {
+			e.cfg.Logger.Error("respond: sweep findings", "err", err)
+		}
+		return from
+	}
+	if n > 0 {
+		e.cfg.Logger.Warn("respond: sweep found findings the live path had not acted on", "actions", n)
+	}
+	return started.Add(-sweepOverlap)
+}
+
+// sweepPage is how many findings one sweep query reads.
+const sweepPage = 500
+
+// Sweep matches every NEW, active finding updated at or after since (all
+// of them for a zero since) against the rules that were in place when the
+// finding last changed, and enqueues what is not enqueued yet. It returns
+// how many actions it enqueued.
+func (e *Engine) Sweep(ctx context.Context, since time.Time) (int, error) {
+	q := store.FindingQuery{WorkflowStatuses: []string{findings.WorkflowNew}, RecordStates: []string{findings.RecordActive},
+		Sort: store.SortUpdatedAt, Desc: true, Limit: sweepPage}
+	total := 0
+	for {
+		recs, err := e.cfg.Findings.ListFindings(ctx, q)
+		if err != nil {
+			return total, fmt.Errorf("list findings: %w", err)
+		}
+		for _, r := range recs {
+			if r.UpdatedAt.Before(since) {
+				return total, nil
+			}
+			var f findings.Finding
+			if err := json.Unmarshal(r.Doc, &f); err != nil {
+				e.cfg.Logger.Error("respond: stored finding does not decode; skipped", "finding", r.ID, "err", err)
+				continue
+			}
+			n, err := e.handle(ctx, &f, FindingKey(&f), r.UpdatedAt)
+			if err != nil {
+				return total, err
+			}
+			total += n
+		}
+		if len(recs) < sweepPage {
+			return total, nil
+		}
+		last := recs[len(recs)-1]
+		q.After = &store.FindingCursor{Time: last.UpdatedAt, ProductARN: last.ProductARN, ID: last.ID}
 	}
 }
 

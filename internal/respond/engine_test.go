@@ -390,3 +390,54 @@ func TestRecurrence(t *testing.T) {
 		t.Fatalf("published %d times, want 2", len(e.pub.calls))
 	}
 }
+
+// TestSweepActsOnMissedFindings: a NEW finding in the store that the live
+// path never matched (a full queue, a crash, another server) is acted on
+// by the sweep, once; findings that are not NEW and active, or that
+// changed before the rule existed, are not.
+func TestSweepActsOnMissedFindings(t *testing.T) {
+	e := newEnv(t)
+	e.eng.cfg.Findings = e.st
+	e.rule(t, "keys", `{"Pattern": {"GeneratorId": ["bulwark/signature-failures"]}, "Actions": [{"Type": "DisableAccessKey"}]}`)
+	ctx := context.Background()
+	put := func(id, status string, updated time.Time, key string) {
+		t.Helper()
+		f := finding(t, id, findings.Resource{Type: "AwsIamAccessKey", ID: key})
+		f.AwsAccountID, f.Workflow.Status = acct, status
+		doc, err := json.Marshal(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := e.st.CreateFinding(ctx, store.FindingRecord{ProductARN: f.ProductARN, ID: f.ID, AccountID: acct,
+			GeneratorID: f.GeneratorID, Severity: 70, WorkflowStatus: status, RecordState: findings.RecordActive,
+			Title: f.Title, CreatedAt: updated, UpdatedAt: updated, Doc: doc}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	put("missed", findings.WorkflowNew, e.now.Add(time.Second), "AKIAALICE00000000001")
+	put("resolved", findings.WorkflowResolved, e.now.Add(time.Second), "AKIAROOT000000000001")
+	put("before-the-rule", findings.WorkflowNew, e.now.Add(-time.Hour), "AKIAROOT000000000001")
+
+	n, err := e.eng.Sweep(ctx, time.Time{})
+	if err != nil || n != 1 {
+		t.Fatalf("Sweep = %d, %v; want 1 action (the missed finding's)", n, err)
+	}
+	if err := e.eng.RunDue(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if k, _ := e.st.GetAccessKey(ctx, "AKIAALICE00000000001"); k.Status != store.KeyInactive {
+		t.Fatalf("the missed finding's key is %s", k.Status)
+	}
+	if k, _ := e.st.GetAccessKey(ctx, "AKIAROOT000000000001"); k.Status != store.KeyActive {
+		t.Fatalf("a resolved or older finding was acted on: root key %s", k.Status)
+	}
+	// Sweeping again, or a finding the live path already matched, acts
+	// no more.
+	if n, err := e.eng.Sweep(ctx, time.Time{}); err != nil || n != 0 {
+		t.Fatalf("second sweep = %d, %v", n, err)
+	}
+	// A sweep from a later time does not look at older findings.
+	if n, err := e.eng.Sweep(ctx, e.now.Add(time.Hour)); err != nil || n != 0 {
+		t.Fatalf("sweep since later = %d, %v", n, err)
+	}
+}
