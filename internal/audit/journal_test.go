@@ -44,6 +44,7 @@ func (j *Journal) crash() {
 	j.lock = nil
 }
 
+// recordN records events from..to concurrently, so they are group-committed.
 func recordN(t *testing.T, tr *Trail, from, to int) {
 	t.Helper()
 	var wg sync.WaitGroup

@@ -12,7 +12,6 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 )
@@ -46,18 +45,7 @@ func fill(t *testing.T, st *memAudit, n int, concurrent ...bool) (*Trail, *Signe
 	t.Helper()
 	tr := newTestTrail(t, st)
 	if len(concurrent) > 0 {
-		var wg sync.WaitGroup
-		errs := make(chan error, n)
-		for i := 1; i <= n; i++ {
-			wg.Go(func() { errs <- tr.Record(context.Background(), testEvent(i)) })
-		}
-		wg.Wait()
-		close(errs)
-		for err := range errs {
-			if err != nil {
-				t.Fatal(err)
-			}
-		}
+		recordN(t, tr, 1, n)
 	} else {
 		for i := 1; i <= n; i++ {
 			if err := tr.Record(context.Background(), testEvent(i)); err != nil {
