@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -326,4 +327,48 @@ func FuzzJournalFrames(f *testing.F) {
 			return nil
 		})
 	})
+}
+
+// commitThenFail commits its first write but reports an error, as a
+// timeout that fires after the commit does.
+type commitThenFail struct {
+	*memAudit
+	failed atomic.Bool
+}
+
+func (c *commitThenFail) AppendAuditRecords(ctx context.Context, recs []store.AuditRecord) error {
+	err := c.memAudit.AppendAuditRecords(ctx, recs)
+	if err == nil && c.failed.CompareAndSwap(false, true) {
+		return errors.New("context deadline exceeded after commit")
+	}
+	return err
+}
+
+// TestJournalIndexerSurvivesAmbiguousCommit: a store write that committed
+// but reported an error is not retried into a duplicate (which would wedge
+// the indexer on a key conflict until the backlog bound failed every call).
+func TestJournalIndexerSurvivesAmbiguousCommit(t *testing.T) {
+	st := &memAudit{}
+	j, err := OpenJournal(t.TempDir(), JournalOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr, err := NewTrail(TrailConfig{Store: &commitThenFail{memAudit: st}, Logger: discard, Journal: j})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+	recordN(t, tr, 1, 10)
+	recordN(t, tr, 11, 20)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := tr.Flush(ctx); err != nil {
+		t.Fatalf("indexer wedged: %v", err)
+	}
+	if n, err := tr.Backlog(); n != 0 || err != nil || len(st.recs) != 20 {
+		t.Fatalf("backlog %d (%v), store has %d records", n, err, len(st.recs))
+	}
+	if rep := verify(t, st, testSigner()); !rep.OK() {
+		t.Fatalf("verify: %v", rep.Problems)
+	}
 }

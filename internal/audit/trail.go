@@ -48,8 +48,8 @@ type TrailConfig struct {
 const indexBatch = 1024
 
 // Trail is the durable, hash-chained audit sink. Record returns only once
-// the event is committed to the store, so the server answers no call whose
-// record could be lost. Concurrent calls are group-committed, leader and
+// the event is durable (in the journal, or committed to the store without
+// one), so the server answers no call whose record could be lost. Concurrent calls are group-committed, leader and
 // followers: a call that finds no commit running commits itself (no
 // hand-off to another goroutine when the server is quiet); calls arriving
 // while a commit runs queue, and when it ends the first of them leads the
@@ -349,26 +349,20 @@ func (t *Trail) indexLoop() {
 			if n == 0 {
 				break
 			}
-			ctx, cancel := context.WithTimeout(context.Background(), t.cfg.WriteTimeout)
-			err := t.cfg.Store.AppendAuditRecords(ctx, batch)
-			cancel()
+			stored, err := t.storeBatch(batch)
 			t.ix.mu.Lock()
-			if err != nil {
-				t.ix.err = err
-			} else {
-				t.ix.err = nil
-				// Reset may have dropped the queue meanwhile.
-				if gen == t.ix.gen {
-					t.ix.queue = t.ix.queue[n:]
-					if len(t.ix.queue) == 0 {
-						t.ix.queue = nil
-					}
-					t.ix.indexed += int64(n)
-					last := batch[n-1]
-					t.mu.Lock()
-					t.storedChain, t.storedSeq, t.storedHead = last.ChainID, last.Seq, last.Hash
-					t.mu.Unlock()
+			t.ix.err = err
+			// Reset may have dropped the queue meanwhile.
+			if stored > 0 && gen == t.ix.gen {
+				t.ix.queue = t.ix.queue[stored:]
+				if len(t.ix.queue) == 0 {
+					t.ix.queue = nil
 				}
+				t.ix.indexed += int64(stored)
+				last := batch[stored-1]
+				t.mu.Lock()
+				t.storedChain, t.storedSeq, t.storedHead = last.ChainID, last.Seq, last.Hash
+				t.mu.Unlock()
 			}
 			close(t.ix.progress)
 			t.ix.progress = make(chan struct{})
@@ -398,6 +392,32 @@ func (t *Trail) indexLoop() {
 			return
 		}
 	}
+}
+
+// storeBatch writes batch to the store and returns how many of its
+// records (a prefix) the store has. A failed write may still have
+// committed (a timeout after the commit): the store's last record of the
+// chain says what it holds, so a retry never inserts a record twice.
+func (t *Trail) storeBatch(batch []store.AuditRecord) (int, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), t.cfg.WriteTimeout)
+	defer cancel()
+	err := t.cfg.Store.AppendAuditRecords(ctx, batch)
+	if err == nil {
+		return len(batch), nil
+	}
+	err = fmt.Errorf("append %d audit records: %w", len(batch), err)
+	last, lerr := t.cfg.Store.LastAuditRecord(ctx, batch[0].ChainID)
+	if lerr != nil {
+		return 0, err
+	}
+	n := 0
+	for n < len(batch) && batch[n].ChainID == last.ChainID && batch[n].Seq <= last.Seq {
+		n++
+	}
+	if n == len(batch) {
+		return n, nil
+	}
+	return n, err
 }
 
 // gather waits up to IndexDelay for a full batch, unless a Flush waits or
