@@ -15,8 +15,10 @@ import (
 	"github.com/bulwark-security/bulwark/internal/store"
 )
 
-// The audit trail: every call's CloudTrail record is group-committed to the
-// store, hash-chained, before the call is answered (app.go's Audit line
+// The audit trail: every call's CloudTrail record is hash-chained and
+// group-committed (to the audit journal, which an indexer copies to the
+// store, or to the store itself with --audit-journal off) before the call
+// is answered (app.go's Audit line
 // takes the sink from auditSink); digests of the chain are signed every
 // --audit-digest-interval and at shutdown; old records are deleted after
 // --audit-retention-days; committed records are exported to JSON-lines
@@ -90,6 +92,9 @@ func buildAudit(d *deps) (*parts, error) {
 	}
 	trail, err := audit.NewTrail(audit.TrailConfig{Store: st, Logger: d.Logger, Exporters: exporters, Journal: journal})
 	if err != nil {
+		if journal != nil {
+			_ = journal.Close(true) // nothing was written to it
+		}
 		return nil, err
 	}
 	dig := &audit.Digester{Trail: trail, Store: st, Signer: signer}

@@ -110,7 +110,11 @@ func OpenJournal(dir string, opt JournalOptions) (*Journal, error) {
 	}
 	if ok, err := tryLock(lock); err != nil || !ok {
 		lock.Close()
-		return nil, fmt.Errorf("lock audit journal: %v", errors.Join(err, errors.New("already locked")))
+		os.Remove(lock.Name())
+		if err == nil {
+			err = errors.New("already locked")
+		}
+		return nil, fmt.Errorf("lock audit journal: %w", err)
 	}
 	j.lock = lock
 	if err := j.openSegment(); err != nil {
