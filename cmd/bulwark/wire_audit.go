@@ -18,9 +18,8 @@ import (
 // The audit trail: every call's CloudTrail record is hash-chained and
 // group-committed (to the audit journal, which an indexer copies to the
 // store, or to the store itself with --audit-journal off) before the call
-// is answered (app.go's Audit line
-// takes the sink from auditSink); digests of the chain are signed every
-// --audit-digest-interval and at shutdown; old records are deleted after
+// is answered (app.go's Audit line takes the sink from auditSink); digests
+// of the chain are signed every --audit-digest-interval and at shutdown; old records are deleted after
 // --audit-retention-days; committed records are exported to JSON-lines
 // files and a webhook; the CloudTrail API serves LookupEvents.
 func init() { register("audit", buildAudit) }
