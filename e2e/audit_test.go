@@ -1,17 +1,20 @@
 package e2e
 
 import (
+	"bufio"
 	"context"
 	"database/sql"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -86,6 +89,56 @@ func (w *webhookSink) all() []string {
 	return append([]string(nil), w.lines...)
 }
 
+// syslogSink is a syslog collector (RFC 6587 octet counting over TCP) that
+// keeps the MSG of every RFC 5424 message it receives.
+type syslogSink struct {
+	webhookSink
+	ln net.Listener
+}
+
+func newSyslogSink(t *testing.T) *syslogSink {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &syslogSink{ln: ln}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				r := bufio.NewReader(c)
+				for {
+					size, err := r.ReadString(' ')
+					if err != nil {
+						return
+					}
+					n, err := strconv.Atoi(strings.TrimSpace(size))
+					if err != nil || n <= 0 || n > 1<<20 {
+						return
+					}
+					msg := make([]byte, n)
+					if _, err := io.ReadFull(r, msg); err != nil {
+						return
+					}
+					// <110>1 TIMESTAMP HOST bulwark PID audit - MSG
+					if _, rec, ok := strings.Cut(string(msg), " audit - "); ok && strings.HasPrefix(string(msg), "<110>1 ") {
+						s.mu.Lock()
+						s.lines = append(s.lines, rec)
+						s.mu.Unlock()
+					}
+				}
+			}()
+		}
+	}()
+	return s
+}
+
 // bulwarkAudit runs `bulwark audit ...` and returns its output and status.
 func bulwarkAudit(t *testing.T, env []string, args ...string) (string, int) {
 	t.Helper()
@@ -111,8 +164,9 @@ func TestAuditTrail(t *testing.T) {
 	hs := httptest.NewServer(hook)
 	defer hs.Close()
 	exportDir := t.TempDir()
+	syslog := newSyslogSink(t)
 	s := startServer(t, nil, "--audit-digest-interval", "1s", "--audit-export-dir", exportDir,
-		"--audit-webhook-url", hs.URL)
+		"--audit-webhook-url", hs.URL, "--audit-syslog-url", "tcp://"+syslog.ln.Addr().String())
 	root := rootCLI(t, s)
 	_, rootSecret := rootCredentials(t, s.DataDir)
 
@@ -284,7 +338,17 @@ func TestAuditTrail(t *testing.T) {
 		if len(hooked) != n {
 			t.Errorf("webhook received %d records, the store holds %d", len(hooked), n)
 		}
-		for name, text := range map[string]string{"store": trail.String(), "files": exported.String(), "webhook": strings.Join(hooked, "\n")} {
+		logged := syslog.all()
+		if len(logged) != n {
+			t.Errorf("the syslog collector received %d records, the store holds %d", len(logged), n)
+		}
+		for _, l := range logged {
+			if !json.Valid([]byte(l)) {
+				t.Fatalf("syslog MSG is not a JSON record: %.200s", l)
+			}
+		}
+		for name, text := range map[string]string{"store": trail.String(), "files": exported.String(), "webhook": strings.Join(hooked, "\n"),
+			"syslog": strings.Join(logged, "\n")} {
 			for _, sec := range secrets {
 				if sec != "" && strings.Contains(text, sec) {
 					t.Errorf("the %s trail contains the secret %.8s...", name, sec)

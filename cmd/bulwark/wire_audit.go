@@ -21,7 +21,7 @@ import (
 // is answered (app.go's Audit line takes the sink from auditSink); digests
 // of the chain are signed every --audit-digest-interval and at shutdown; old records are deleted after
 // --audit-retention-days; committed records are exported to JSON-lines
-// files and a webhook; the CloudTrail API serves LookupEvents.
+// files, a webhook and a syslog collector; the CloudTrail API serves LookupEvents.
 func init() { register("audit", buildAudit) }
 
 // auditSinkInstance names the sink among d's shared instances, for
@@ -73,6 +73,13 @@ func buildAudit(d *deps) (*parts, error) {
 	if cfg.AuditWebhookURL != "" {
 		exporters = append(exporters, audit.NewExporter("webhook",
 			&audit.WebhookDestination{URL: cfg.AuditWebhookURL, Client: &http.Client{Timeout: 15 * time.Second}}, d.Logger, 4096))
+	}
+	if cfg.AuditSyslogURL != "" {
+		dest, err := audit.ParseSyslogURL(cfg.AuditSyslogURL, cfg.AuditSyslogCA)
+		if err != nil {
+			return nil, err
+		}
+		exporters = append(exporters, audit.NewExporter("syslog", dest, d.Logger, 4096))
 	}
 	var journal *audit.Journal
 	if dir := cfg.AuditJournalDir(); dir != "" {

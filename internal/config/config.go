@@ -60,6 +60,10 @@ type Server struct {
 	AuditExportDir      string
 	AuditExportRotate   int64
 	AuditWebhookURL     string
+	// AuditSyslogURL (tcp:// or tls://) receives every record as an RFC
+	// 5424 message; AuditSyslogCA is a PEM bundle for a tls:// collector.
+	AuditSyslogURL string
+	AuditSyslogCA  string
 	// AuditJournal is the trail's journal: "auto" (a directory in the data
 	// directory when the store is a SQLite file), "off" (each group commit
 	// is a store transaction) or a directory; AuditJournalFsync fsyncs
@@ -160,6 +164,8 @@ var settings = []setting{
 		return nil
 	}},
 	{name: "audit-webhook-url", def: "", usage: "http(s) `URL` that receives every audit record (POSTed in JSON-lines batches, retried; off if empty)", set: str(func(s *Server) *string { return &s.AuditWebhookURL })},
+	{name: "audit-syslog-url", def: "", usage: "syslog collector `URL` (tcp://host:port or tls://host:port) that receives every record as an RFC 5424 message (off if empty)", set: str(func(s *Server) *string { return &s.AuditSyslogURL })},
+	{name: "audit-syslog-ca", def: "", usage: "PEM `file` of the CA that a tls:// syslog collector's certificate must chain to (default: the system's roots)", set: str(func(s *Server) *string { return &s.AuditSyslogCA })},
 	{name: "audit-journal", def: "auto", usage: "where audit records become durable before the store has them: `auto` (a journal in the data directory when the store is a SQLite file), off, or a directory", set: str(func(s *Server) *string { return &s.AuditJournal })},
 	{name: "audit-journal-fsync", def: "false", usage: "fsync each audit journal commit (survives a power loss, not only a crash; slower)", set: boolean(func(s *Server) *bool { return &s.AuditJournalFsync })},
 	{name: "detect", def: "", usage: "detector `thresholds` as name=value pairs separated by commas (signature_failures=10,signature_window=5m,...; see the README)", set: str(func(s *Server) *string { return &s.Detect })},
@@ -320,6 +326,12 @@ func (s *Server) finish() error {
 	}
 	if s.AuditDisableForBenchmark && (err != nil || !IsLoopback(host)) {
 		errs = append(errs, errors.New("BULWARK_AUDIT_DISABLE_FOR_BENCHMARK is for benchmarks on a loopback address only"))
+	}
+	if s.AuditSyslogURL != "" && !strings.HasPrefix(s.AuditSyslogURL, "tcp://") && !strings.HasPrefix(s.AuditSyslogURL, "tls://") {
+		errs = append(errs, fmt.Errorf("audit syslog URL %q: must be tcp:// or tls:// (UDP would lose records)", s.AuditSyslogURL))
+	}
+	if s.AuditSyslogCA != "" && !strings.HasPrefix(s.AuditSyslogURL, "tls://") {
+		errs = append(errs, errors.New("audit syslog CA: give it with a tls:// syslog URL"))
 	}
 	if s.AuditJournal == "" {
 		errs = append(errs, errors.New("audit journal: give auto, off or a directory"))

@@ -83,6 +83,9 @@ func TestErrors(t *testing.T) {
 		{"stray argument", []string{"extra"}, nil, "unexpected arguments"},
 		{"body limit", []string{"--max-body-bytes", "10"}, nil, "between"},
 		{"log format", []string{"--log-format", "xml"}, nil, "log format"},
+		{"syslog over udp", []string{"--audit-syslog-url", "udp://127.0.0.1:514"}, nil, "tcp:// or tls://"},
+		{"syslog CA without tls", []string{"--audit-syslog-url", "tcp://127.0.0.1:514", "--audit-syslog-ca", "ca.pem"}, nil, "tls://"},
+		{"empty journal", []string{"--audit-journal", ""}, nil, "audit journal"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
