@@ -67,6 +67,49 @@ func waitFindings(c *cli, want int, filters string) []finding {
 	return out.Findings
 }
 
+// badSignature sends a GetCallerIdentity signed with akid and a wrong
+// secret.
+func badSignature(t *testing.T, s *server, akid string) {
+	t.Helper()
+	body := "Action=GetCallerIdentity&Version=2011-06-15"
+	req, err := http.NewRequest("POST", s.Endpoint+"/", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if err := sigv4.Sign(req, []byte(body), akid, []byte("not-the-secret-not-the-secret-not-the-se"), "", "us-east-1", "sts", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("bad signature answered %d", resp.StatusCode)
+	}
+}
+
+// TestDetectTwoServersPostgres: bad signatures for one key split over two
+// servers sharing a PostgreSQL store, fewer on each than the threshold,
+// are found: the servers add up their windows.
+func TestDetectTwoServersPostgres(t *testing.T) {
+	dsn := postgresDSN(t)
+	env := []string{"BULWARK_ROOT_KEY=" + randomRootKey(), "BULWARK_DETECT=signature_failures=10,signature_window=1m"}
+	a := startServer(t, env, "--store", dsn)
+	b := startServer(t, env, "--store", dsn)
+	akid, _ := rootCredentials(t, a.DataDir)
+	for range 6 {
+		badSignature(t, a, akid)
+		badSignature(t, b, akid)
+	}
+	// Let both exchange counts (every 2 s), then one more failure on a:
+	// 7 there, 13 in all.
+	time.Sleep(5 * time.Second)
+	badSignature(t, a, akid)
+	waitFindings(rootCLI(t, a), 1, filter("GeneratorId", "bulwark/signature-failures", "ResourceId", akid))
+}
+
 // TestFindings: a burst of bad signatures and the use of the root
 // credential become findings, visible and triaged with the unmodified
 // `aws securityhub` CLI; imports, filters and authorisation behave as
@@ -79,23 +122,7 @@ func TestFindings(t *testing.T) {
 
 	// Six requests signed with the root key id and a wrong secret.
 	for range 6 {
-		req, err := http.NewRequest("POST", s.Endpoint+"/", strings.NewReader("Action=GetCallerIdentity&Version=2011-06-15"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		body := []byte("Action=GetCallerIdentity&Version=2011-06-15")
-		if err := sigv4.Sign(req, body, akid, []byte("not-the-secret-not-the-secret-not-the-se"), "", "us-east-1", "sts", time.Now()); err != nil {
-			t.Fatal(err)
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusForbidden {
-			t.Fatalf("bad signature answered %d", resp.StatusCode)
-		}
+		badSignature(t, s, akid)
 	}
 	sigFilter := filter("GeneratorId", "bulwark/signature-failures", "ResourceId", akid, "WorkflowStatus", "NEW")
 	f := waitFindings(root, 1, sigFilter)[0]

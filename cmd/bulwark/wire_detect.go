@@ -28,8 +28,14 @@ func init() {
 		if err != nil {
 			return nil, fmt.Errorf("detect thresholds: %w", err)
 		}
-		eng, err := detect.New(detect.Config{Hub: hub, Region: d.Config.Region, AccountID: d.Config.AccountID,
-			Logger: d.Logger.With("component", "detect"), Detectors: detect.All(detect.Options{Thresholds: th, Dev: d.Config.Dev, Policies: d.IAM, Keys: d.Store})})
+		cfg := detect.Config{Hub: hub, Region: d.Config.Region, AccountID: d.Config.AccountID,
+			Logger: d.Logger.With("component", "detect"), Detectors: detect.All(detect.Options{Thresholds: th, Dev: d.Config.Dev, Policies: d.IAM, Keys: d.Store})}
+		// Servers sharing a store add up their detectors' windows, so a
+		// burst spread over them is seen (dev mode has one server).
+		if shared, ok := d.Store.(store.DetectCounts); ok && !d.Config.Dev {
+			cfg.Shared, cfg.Server = shared, audit.NewChainID()
+		}
+		eng, err := detect.New(cfg)
 		if err != nil {
 			return nil, err
 		}

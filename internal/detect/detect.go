@@ -30,6 +30,7 @@ import (
 
 	"github.com/bulwark-security/bulwark/internal/audit"
 	"github.com/bulwark-security/bulwark/internal/findings"
+	"github.com/bulwark-security/bulwark/internal/store"
 )
 
 // Detector inspects events, one at a time, on the engine's goroutine.
@@ -81,6 +82,12 @@ type Config struct {
 	// finding; zero means 5 seconds.
 	MinWriteInterval time.Duration
 	Detectors        []Detector
+	// Shared, if set, is where the windowed detectors exchange counts with
+	// the other servers sharing the store (shared.go), as Server, every
+	// ShareEvery (zero means 2 seconds).
+	Shared     store.DetectCounts
+	Server     string
+	ShareEvery time.Duration
 }
 
 // Engine feeds audit events to detectors and writes their findings.
@@ -96,6 +103,8 @@ type Engine struct {
 	truncated   atomic.Uint64
 	pending     map[findings.Identifier]*pendingWrite
 	resets      chan chan struct{}
+	// sharedPruned is when Share last deleted old shared counts.
+	sharedPruned time.Time
 }
 
 type pendingWrite struct {
@@ -127,8 +136,18 @@ func New(cfg Config) (*Engine, error) {
 	if cfg.MinWriteInterval <= 0 {
 		cfg.MinWriteInterval = 5 * time.Second
 	}
-	return &Engine{cfg: cfg, queue: make(chan audit.Event, cfg.QueueSize), pending: map[findings.Identifier]*pendingWrite{},
-		resets: make(chan chan struct{})}, nil
+	if cfg.ShareEvery <= 0 {
+		cfg.ShareEvery = 2 * time.Second
+	}
+	if cfg.Shared != nil && cfg.Server == "" {
+		return nil, errors.New("detect: Server names this server's shared counts")
+	}
+	e := &Engine{cfg: cfg, queue: make(chan audit.Event, cfg.QueueSize), pending: map[findings.Identifier]*pendingWrite{},
+		resets: make(chan chan struct{})}
+	if cfg.Shared != nil {
+		e.enableSharing()
+	}
+	return e, nil
 }
 
 // Observe implements audit.Subscriber. It never blocks: when the queue is
@@ -200,6 +219,12 @@ func (e *Engine) Stats() Stats {
 func (e *Engine) Run(ctx context.Context) error {
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
+	var share <-chan time.Time
+	if e.cfg.Shared != nil {
+		st := time.NewTicker(e.cfg.ShareEvery)
+		defer st.Stop()
+		share = st.C
+	}
 	for {
 		select {
 		case <-ctx.Done():
@@ -222,6 +247,10 @@ func (e *Engine) Run(ctx context.Context) error {
 			e.inspect(ctx, &ev)
 		case <-tick.C:
 			e.flush(ctx, false)
+		case <-share:
+			if err := e.Share(ctx); err != nil && ctx.Err() == nil {
+				e.cfg.Logger.Warn("detectors could not exchange counts with the other servers", "err", err)
+			}
 		case done := <-e.resets:
 			e.reset()
 			close(done)

@@ -129,11 +129,20 @@ type burst struct {
 	threshold int
 	span      time.Duration
 	subjects  *lru[*burstState]
+	// key names the burst's counts in the store and shared is set when
+	// they are exchanged with other servers (shared.go).
+	key    string
+	shared bool
 }
 
 type burstState struct {
 	w   window
 	ids []string
+	// Shared windows (shared.go): this server's events per bucket, whether
+	// they changed since the last exchange, and the other servers' sum.
+	buckets map[int64]int64
+	dirty   bool
+	remote  int64
 }
 
 func newBurst(threshold int, span time.Duration, subjects int) *burst {
@@ -149,6 +158,9 @@ func (b *burst) add(subject string, e *audit.Event) (int, []string, time.Time) {
 	st := b.subjects.get(subject, func() *burstState { return &burstState{} })
 	st.ids = lastN(append(st.ids, e.EventID), maxEventIDs)
 	hot := st.w.add(e.EventTime, b.threshold, b.span)
+	if b.shared && b.count(st, e.EventTime) {
+		hot = true
+	}
 	switch {
 	case !hot:
 		st.w.firing = false

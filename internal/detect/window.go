@@ -42,6 +42,16 @@ func (l *lru[V]) get(key string, mk func() V) V {
 
 func (l *lru[V]) len() int { return l.order.Len() }
 
+// each calls fn for at most max entries, the most recently used first.
+func (l *lru[V]) each(max int, fn func(key string, v V)) {
+	n := 0
+	for el := l.order.Front(); el != nil && n < max; el = el.Next() {
+		en := el.Value.(*entry[V])
+		fn(en.key, en.val)
+		n++
+	}
+}
+
 // window is a sliding window of event times: it keeps at most threshold
 // times, so it fires when threshold events fall within span, exactly,
 // in O(threshold) memory.
@@ -70,6 +80,17 @@ func (w *window) add(t time.Time, threshold int, span time.Duration) bool {
 	}
 	oldest := w.times[w.head%len(w.times)]
 	return t.Sub(oldest) <= span
+}
+
+// countSince is how many of the window's events happened at or after t.
+func (w *window) countSince(t time.Time) int {
+	n := 0
+	for _, x := range w.times {
+		if !x.Before(t) {
+			n++
+		}
+	}
+	return n
 }
 
 // oldest is the time of the oldest event in the window.

@@ -6,6 +6,7 @@ package sqlstore
 
 import (
 	"github.com/bulwark-security/bulwark/internal/store/auditsql"
+	"github.com/bulwark-security/bulwark/internal/store/detectsql"
 	"github.com/bulwark-security/bulwark/internal/store/findingsql"
 	"github.com/bulwark-security/bulwark/internal/store/iamsql"
 	"github.com/bulwark-security/bulwark/internal/store/kmssql"
@@ -25,6 +26,7 @@ type Parts struct {
 	*workloadsql.Workloads
 	*auditsql.Audit
 	*findingsql.Findings
+	*detectsql.Counts
 }
 
 // New returns the parts over b.
@@ -38,5 +40,6 @@ func New(b iamsql.Backend) Parts {
 		Workloads: workloadsql.New(b),
 		Audit:     auditsql.New(b),
 		Findings:  findingsql.New(b),
+		Counts:    detectsql.New(b),
 	}
 }
