@@ -5,7 +5,9 @@
 // bounded queue and returns at once (a full queue drops the event and
 // counts it), and one goroutine (Run) feeds each event to every detector.
 // Detectors keep their state in memory, bounded, and owned by that
-// goroutine, so they need no locks. Each detector reports Signals about a
+// goroutine, so they need no locks; with Config.Shared the windowed ones
+// also exchange counts with the other servers sharing the store
+// (shared.go), on the same goroutine. Each detector reports Signals about a
 // subject (an access key, a source address, a principal); the engine turns
 // a signal into a finding with a stable Id per (detector, account,
 // subject), so an ongoing condition updates one finding (LastObservedAt,
