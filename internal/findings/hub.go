@@ -144,10 +144,12 @@ func (h *Hub) Get(ctx context.Context, key Identifier) (Finding, error) {
 	if err != nil {
 		return Finding{}, err
 	}
-	return decode(r)
+	return Decode(r)
 }
 
-func decode(r store.FindingRecord) (Finding, error) {
+// Decode reads a stored finding record (what the hub and the response
+// engine's sweep read back from the store).
+func Decode(r store.FindingRecord) (Finding, error) {
 	var f Finding
 	if err := json.Unmarshal(r.Doc, &f); err != nil {
 		return Finding{}, fmt.Errorf("decode stored finding %q: %w", r.ID, err)
@@ -193,7 +195,7 @@ func (h *Hub) Upsert(ctx context.Context, key Identifier, fn func(f *Finding, ex
 		var f Finding
 		var prev *Finding
 		if exists {
-			if f, err = decode(r); err != nil {
+			if f, err = Decode(r); err != nil {
 				return Finding{}, 0, err
 			}
 			p := f.Clone()

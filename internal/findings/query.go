@@ -125,7 +125,7 @@ func (h *Hub) Query(ctx context.Context, q Query) ([]Finding, string, error) {
 			r := &rs[i]
 			scanned++
 			last = r
-			f, err := decode(*r)
+			f, err := Decode(*r)
 			if err != nil {
 				return nil, "", err
 			}

@@ -353,8 +353,8 @@ func (e *Engine) Sweep(ctx context.Context, since time.Time) (int, error) {
 			if r.UpdatedAt.Before(since) {
 				return total, nil
 			}
-			var f findings.Finding
-			if err := json.Unmarshal(r.Doc, &f); err != nil {
+			f, err := findings.Decode(r)
+			if err != nil {
 				e.cfg.Logger.Error("respond: stored finding does not decode; skipped", "finding", r.ID, "err", err)
 				continue
 			}
